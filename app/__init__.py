@@ -1,0 +1,33 @@
+"""The application factory: `flask` finds `create_app` here from the repository root."""
+import sys
+from pathlib import Path
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # models.py and views/ live beside this package
+    sys.path.insert(0, str(ROOT))
+
+csrf = CSRFProtect()
+
+
+def create_app(config=None):
+    from app import auth, cli, config as app_config, db, i18n, migrations
+    import views
+
+    settings = app_config.load(config)
+    app = Flask(__name__, instance_path=settings["INSTANCE_PATH"],
+                template_folder=str(ROOT / "views" / "templates"),
+                static_folder=str(ROOT / "views" / "static"))
+    app.config.update(settings)
+
+    db.init_app(app)
+    if app.config.get("AUTO_UPGRADE", True):
+        migrations.upgrade()
+    i18n.init_app(app)
+    csrf.init_app(app)
+    auth.init_app(app)
+    views.init_app(app)
+    cli.init_app(app)
+    return app

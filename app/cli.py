@@ -1,0 +1,61 @@
+"""Command-line tasks: `flask create-user`, `flask seed`, `flask upgrade-db`."""
+import click
+from flask.cli import with_appcontext
+
+from app.roles import ROLE_IDS, UNIT_BOUND
+from models import AuditLog, Unit, User, db
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--role", type=click.Choice(ROLE_IDS), required=True, help="角色 / role")
+@click.option("--unit", "unit_code", default=None, help="单位编码（承办单位经办人必填）/ unit code")
+@click.option("--name", "full_name", default="", help="姓名 / full name")
+@click.password_option(help="密码 / password")
+@with_appcontext
+def create_user(username, role, unit_code, full_name, password):
+    """创建一个干部账号 / Create an officer account."""
+    with db.connection_context():
+        unit = None
+        if unit_code:
+            unit = Unit.get_or_none(Unit.code == unit_code)
+            if unit is None:
+                raise click.ClickException(f"没有编码为 {unit_code} 的单位。")
+        if role in UNIT_BOUND and unit is None:
+            raise click.ClickException("承办单位经办人必须用 --unit 指定所属单位。")
+        if len(password) < 8:
+            raise click.ClickException("密码至少 8 位。")
+        if User.select().where(User.username == username).exists():
+            raise click.ClickException(f"用户名 {username} 已存在。")
+        with db.atomic():
+            user = User(username=username, role=role, unit=unit, full_name=full_name)
+            user.set_password(password)
+            user.save()
+            AuditLog.record("user_create", None, user, detail=f"cli role={role}")
+    click.echo(f"已创建账号 {username}（{role}）。")
+
+
+@click.command("seed")
+@click.option("--no-demo", is_flag=True, help="只装入基础数据（不满意原因），不装演示县。")
+@with_appcontext
+def seed_command(no_demo):
+    """装入演示县（可重复运行，不会重复）/ Load the demo county (idempotent)."""
+    from seed.loader import load
+    with db.connection_context():
+        summary = load(demo=not no_demo)
+    for key, value in summary.items():
+        click.echo(f"{key}: {value}")
+
+
+@click.command("upgrade-db")
+@with_appcontext
+def upgrade_db():
+    """创建或升级数据库结构 / Create or upgrade the database schema."""
+    from app.migrations import upgrade
+    before, after = upgrade()
+    click.echo(f"数据库结构版本：{before} → {after}")
+
+
+def init_app(app):
+    for command in (create_user, seed_command, upgrade_db):
+        app.cli.add_command(command)

@@ -1,0 +1,57 @@
+"""Configuration: safe defaults, then environment variables, then explicit overrides."""
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE = ROOT / "instance"
+
+# Environment variables a county may set; everything else keeps its default.
+ENV_KEYS = ("DATABASE_URL", "SECRET_KEY", "BABEL_DEFAULT_LOCALE", "INSTANCE_PATH")
+
+
+def defaults(instance_path):
+    return {
+        "INSTANCE_PATH": str(instance_path),
+        "DATABASE_URL": "sqlite:///" + str(Path(instance_path) / "zhitongche.sqlite3"),
+        "DATABASE_POOL_SIZE": 16,
+        "BABEL_DEFAULT_LOCALE": "zh_Hans_CN",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "translations"),
+        "LANGUAGES": ("zh_Hans_CN", "en"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
+        "FLASK_ADMIN_SWATCH": "default",
+    }
+
+
+def load(overrides=None):
+    """Return the configuration dict: defaults < environment < overrides."""
+    overrides = dict(overrides or {})
+    env = {k: os.environ[k] for k in ENV_KEYS if os.environ.get(k)}
+    instance_path = Path(overrides.get("INSTANCE_PATH") or env.get("INSTANCE_PATH") or DEFAULT_INSTANCE)
+    config = defaults(instance_path)
+    config.update(env)
+    config.update(overrides)
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = _instance_secret(Path(config["INSTANCE_PATH"]))
+    return config
+
+
+def _instance_secret(instance_path):
+    """Generate the secret key once and keep it, so sessions survive a restart."""
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        # O_EXCL: two workers starting together must not write two different keys.
+        try:
+            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32))
+    return key_file.read_text().strip()

@@ -1,0 +1,49 @@
+"""Schema versions: a new database gets the current tables; an old one is upgraded in order.
+
+Each migration runs in its own transaction together with the version bump, so a failed
+upgrade leaves the database at the last good version, never half-changed.
+"""
+from playhouse.migrate import PostgresqlMigrator, SqliteMigrator
+from peewee import PostgresqlDatabase
+
+from models import ALL_MODELS, SystemSetting, db
+
+VERSION_KEY = "schema_version"
+
+
+def _migrator():
+    if isinstance(db.obj, PostgresqlDatabase):
+        return PostgresqlMigrator(db.obj)
+    return SqliteMigrator(db.obj)
+
+
+# version -> function(migrator) bringing the schema from version-1 to version.
+# Version 1 is the first released schema (tests/data/schema_v1.*.sql).
+MIGRATIONS = {}
+
+LATEST = max(MIGRATIONS, default=1)
+
+
+def current_version():
+    if not db.table_exists(SystemSetting._meta.table_name):
+        return 0
+    return int(SystemSetting.read(VERSION_KEY, "0"))
+
+
+def upgrade():
+    """Create or upgrade the schema; returns (version before, version after)."""
+    with db.connection_context():
+        before = current_version()
+        if before == 0:
+            with db.atomic():
+                db.create_tables(ALL_MODELS)
+                SystemSetting.write(VERSION_KEY, LATEST)
+            return 0, LATEST
+        if before > LATEST:
+            raise RuntimeError(
+                f"数据库结构版本 {before} 比本程序支持的 {LATEST} 新：请升级程序，不要用旧程序打开新数据库。")
+        for version in range(before + 1, LATEST + 1):
+            with db.atomic():
+                MIGRATIONS[version](_migrator())
+                SystemSetting.write(VERSION_KEY, version)
+        return before, LATEST

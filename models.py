@@ -1,0 +1,356 @@
+"""Every table of 直通车. The database is bound late, by app.db, from DATABASE_URL."""
+import datetime
+import secrets
+
+from flask_babel import lazy_gettext as _l
+from peewee import (BooleanField, CharField, CompositeKey, DatabaseProxy, DateField,
+                    DateTimeField, ForeignKeyField, IntegerField, JOIN, Model, TextField, fn)
+from werkzeug.security import check_password_hash, generate_password_hash
+
+db = DatabaseProxy()
+
+
+def now():
+    return datetime.datetime.now().replace(microsecond=0)
+
+
+def new_token():
+    """A public token for a QR code: unguessable, URL-safe, short enough to print."""
+    return secrets.token_urlsafe(12)
+
+
+# Query codes avoid look-alike characters (0/O, 1/I/L) because citizens read them aloud.
+QUERY_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def new_query_code():
+    return "".join(secrets.choice(QUERY_ALPHABET) for _ in range(12))
+
+
+def mask_phone(phone):
+    """138****5678: what everyone but the commission sees of a phone number."""
+    if not phone:
+        return ""
+    return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+class SystemSetting(BaseModel):
+    """Key/value facts about this installation: the schema version, demo loaded."""
+    key = CharField(primary_key=True, max_length=64)
+    value = TextField()
+
+    @classmethod
+    def read(cls, key, default=None):
+        row = cls.get_or_none(cls.key == key)
+        return row.value if row else default
+
+    @classmethod
+    def write(cls, key, value):
+        cls.insert(key=key, value=str(value)).on_conflict(
+            conflict_target=[cls.key], update={cls.value: str(value)}).execute()
+
+
+UNIT_KINDS = (
+    ("hall", _l("Hall unit")),
+    ("law_enforcement", _l("Law-enforcement department")),
+    ("township", _l("Township")),
+    ("farm", _l("Farm")),
+    ("zone", _l("Development zone")),
+    ("village", _l("Village service station")),
+    ("enterprise", _l("Enterprise")),
+    ("community", _l("Community")),
+    ("school", _l("School")),
+    ("commission", _l("Discipline commission")),
+)
+
+
+class Unit(BaseModel):
+    code = CharField(unique=True, max_length=32, verbose_name=_l("Code"))
+    name = CharField(max_length=100, index=True, verbose_name=_l("Name"))
+    kind = CharField(max_length=20, choices=UNIT_KINDS, index=True, verbose_name=_l("Kind"))
+    parent = ForeignKeyField("self", null=True, backref="children", on_delete="RESTRICT",
+                             verbose_name=_l("Parent unit"))
+    active = BooleanField(default=True, index=True, verbose_name=_l("Active"))
+    created_at = DateTimeField(default=now, verbose_name=_l("Created"))
+
+    def __str__(self):
+        return self.name
+
+    @classmethod
+    def subtree_ids(cls, unit_id):
+        """The unit and every unit below it (a township and its village stations)."""
+        ids, frontier = {unit_id}, [unit_id]
+        while frontier:
+            frontier = [u.id for u in cls.select(cls.id).where(cls.parent.in_(frontier))
+                        if u.id not in ids]
+            ids.update(frontier)
+        return ids
+
+
+class Window(BaseModel):
+    unit = ForeignKeyField(Unit, backref="windows", on_delete="RESTRICT", verbose_name=_l("Unit"))
+    number = CharField(unique=True, max_length=16, verbose_name=_l("Window number"))
+    name = CharField(max_length=100, verbose_name=_l("Window name"))
+    services = TextField(default="", verbose_name=_l("Services offered"))
+    token = CharField(unique=True, max_length=32, default=new_token, verbose_name=_l("Public token"))
+    active = BooleanField(default=True, index=True, verbose_name=_l("Active"))
+
+    def __str__(self):
+        return f"{self.number} {self.name}"
+
+
+class Staff(BaseModel):
+    name = CharField(max_length=50, index=True, verbose_name=_l("Name"))
+    number = CharField(unique=True, max_length=32, verbose_name=_l("Staff number"))
+    unit = ForeignKeyField(Unit, backref="staff", on_delete="RESTRICT", verbose_name=_l("Unit"))
+    window = ForeignKeyField(Window, null=True, backref="staff", on_delete="RESTRICT",
+                             verbose_name=_l("Window"))
+    position = CharField(max_length=50, default="", verbose_name=_l("Position"))
+    token = CharField(unique=True, max_length=32, default=new_token, verbose_name=_l("Public token"))
+    active = BooleanField(default=True, index=True, verbose_name=_l("Active"))
+
+    def __str__(self):
+        return f"{self.name}（{self.number}）"
+
+
+class Reason(BaseModel):
+    """A dissatisfaction reason offered on 不满意; retired reasons stay for history."""
+    title = CharField(unique=True, max_length=50, verbose_name=_l("Reason"))
+    sort_order = IntegerField(default=0, index=True, verbose_name=_l("Order"))
+    active = BooleanField(default=True, verbose_name=_l("Active"))
+
+    def __str__(self):
+        return self.title
+
+    @classmethod
+    def offered(cls):
+        return cls.select().where(cls.active).order_by(cls.sort_order, cls.id)
+
+
+LEVELS = (
+    ("satisfied", _l("Satisfied")),
+    ("average", _l("Average")),
+    ("dissatisfied", _l("Dissatisfied")),
+)
+
+CHANNELS = (
+    ("kiosk", _l("Hall kiosk")),
+    ("qr", _l("QR scan")),
+    ("hotline", _l("Hotline")),
+    ("web", _l("Web")),
+    ("symposium", _l("Symposium")),
+    ("visit", _l("Visit")),
+    ("inspection", _l("Inspection")),
+)
+
+
+class Contact(BaseModel):
+    """Who reported something. Kept apart so that only the commission ever joins it."""
+    name = CharField(max_length=50, default="", verbose_name=_l("Name"))
+    phone = CharField(max_length=20, default="", verbose_name=_l("Phone"))
+    company = CharField(max_length=100, default="", verbose_name=_l("Company"))
+    credit_code = CharField(max_length=18, default="", verbose_name=_l("Credit code"))
+    created_at = DateTimeField(default=now, verbose_name=_l("Created"))
+
+    def __str__(self):
+        return self.name or mask_phone(self.phone) or str(_l("Anonymous"))
+
+
+class Evaluation(BaseModel):
+    unit = ForeignKeyField(Unit, backref="evaluations", on_delete="RESTRICT", verbose_name=_l("Unit"))
+    window = ForeignKeyField(Window, null=True, backref="evaluations", on_delete="RESTRICT",
+                             verbose_name=_l("Window"))
+    staff = ForeignKeyField(Staff, null=True, backref="evaluations", on_delete="RESTRICT",
+                            verbose_name=_l("Staff"))
+    level = CharField(max_length=16, choices=LEVELS, index=True, verbose_name=_l("Rating"))
+    comment = TextField(default="", verbose_name=_l("Comment"))
+    channel = CharField(max_length=16, choices=CHANNELS, index=True, verbose_name=_l("Channel"))
+    contact = ForeignKeyField(Contact, null=True, on_delete="RESTRICT", verbose_name=_l("Contact"))
+    created_at = DateTimeField(default=now, index=True, verbose_name=_l("Time"))
+
+    def __str__(self):
+        return f"#{self.id} {self.get_level_label()}"
+
+    def get_level_label(self):
+        return dict(LEVELS).get(self.level, self.level)
+
+
+class EvaluationReason(BaseModel):
+    evaluation = ForeignKeyField(Evaluation, backref="reason_links", on_delete="RESTRICT")
+    reason = ForeignKeyField(Reason, backref="evaluation_links", on_delete="RESTRICT")
+
+    class Meta:
+        primary_key = CompositeKey("evaluation", "reason")
+
+
+MESSAGE_KINDS = (
+    ("opinion", _l("Opinion")),
+    ("suggestion", _l("Suggestion")),
+    ("appeal", _l("Appeal")),
+    ("consultation", _l("Consultation")),
+    ("complaint", _l("Complaint")),
+    ("report", _l("Report")),
+)
+
+MESSAGE_STATUSES = (
+    ("new", _l("New")),
+    ("accepted", _l("Accepted as problem")),
+    ("answered", _l("Answered")),
+)
+
+
+class Message(BaseModel):
+    """A 留言 on the message board; one that needs handling becomes a Ticket."""
+    kind = CharField(max_length=16, choices=MESSAGE_KINDS, index=True, verbose_name=_l("Kind"))
+    unit = ForeignKeyField(Unit, null=True, backref="messages", on_delete="RESTRICT",
+                           verbose_name=_l("Unit addressed"))
+    content = TextField(verbose_name=_l("Content"))
+    channel = CharField(max_length=16, choices=CHANNELS, default="web", index=True,
+                        verbose_name=_l("Channel"))
+    contact = ForeignKeyField(Contact, null=True, on_delete="RESTRICT", verbose_name=_l("Contact"))
+    query_code = CharField(unique=True, max_length=16, default=new_query_code,
+                           verbose_name=_l("Query code"))
+    status = CharField(max_length=16, choices=MESSAGE_STATUSES, default="new", index=True,
+                       verbose_name=_l("Status"))
+    reply = TextField(default="", verbose_name=_l("Public reply"))
+    created_at = DateTimeField(default=now, index=True, verbose_name=_l("Time"))
+
+    def __str__(self):
+        return f"#{self.id} {self.content[:20]}"
+
+
+TICKET_STATUSES = (
+    ("open", _l("Open")),
+    ("closed", _l("Closed")),
+)
+
+CLOSING_KINDS = (
+    ("solved", _l("Solved")),
+    ("explained", _l("Explained")),
+    ("not_accepted", _l("Not accepted")),
+)
+
+OUTCOMES = (
+    ("rectify", _l("Ordered to rectify")),
+    ("criticism", _l("Criticism and education")),
+    ("talk", _l("Reminder talk")),
+    ("notice", _l("Circulated notice")),
+    ("dismissal", _l("Dismissed from post")),
+)
+
+
+class User(BaseModel):
+    username = CharField(unique=True, max_length=50, verbose_name=_l("Username"))
+    full_name = CharField(max_length=50, default="", verbose_name=_l("Full name"))
+    password_hash = CharField(max_length=255, verbose_name=_l("Password"))
+    role = CharField(max_length=16, index=True, verbose_name=_l("Role"))
+    unit = ForeignKeyField(Unit, null=True, backref="users", on_delete="RESTRICT",
+                           verbose_name=_l("Unit"))
+    active = BooleanField(default=True, verbose_name=_l("Active"))
+    created_at = DateTimeField(default=now, verbose_name=_l("Created"))
+    last_login_at = DateTimeField(null=True, verbose_name=_l("Last login"))
+
+    def __str__(self):
+        return f"{self.full_name or self.username}（{self.username}）"
+
+    # Flask-Login
+    @property
+    def is_active(self):
+        return self.active
+
+    is_authenticated = True
+    is_anonymous = False
+
+    def get_id(self):
+        return str(self.id)
+
+    def set_password(self, password):
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password):
+        return check_password_hash(self.password_hash, password)
+
+
+class Ticket(BaseModel):
+    """A problem (问题/工单) driven to a documented result within a deadline."""
+    code = CharField(unique=True, max_length=32, verbose_name=_l("Ticket number"))
+    title = CharField(max_length=200, verbose_name=_l("Summary"))
+    content = TextField(verbose_name=_l("Content"))
+    source = CharField(max_length=16, choices=CHANNELS, index=True, verbose_name=_l("Source"))
+    unit = ForeignKeyField(Unit, null=True, backref="tickets", on_delete="RESTRICT",
+                           verbose_name=_l("Unit concerned"))
+    window = ForeignKeyField(Window, null=True, on_delete="RESTRICT", verbose_name=_l("Window"))
+    staff = ForeignKeyField(Staff, null=True, on_delete="RESTRICT", verbose_name=_l("Staff concerned"))
+    handling_unit = ForeignKeyField(Unit, null=True, backref="handled_tickets", on_delete="RESTRICT",
+                                    verbose_name=_l("Handling unit"))
+    contact = ForeignKeyField(Contact, null=True, on_delete="RESTRICT", verbose_name=_l("Contact"))
+    evaluation = ForeignKeyField(Evaluation, null=True, on_delete="RESTRICT",
+                                 verbose_name=_l("Evaluation"))
+    message = ForeignKeyField(Message, null=True, backref="tickets", on_delete="RESTRICT",
+                              verbose_name=_l("Message"))
+    query_code = CharField(unique=True, max_length=16, default=new_query_code,
+                           verbose_name=_l("Query code"))
+    workflow = CharField(max_length=32, default="problem", verbose_name=_l("Workflow"))
+    stage = CharField(max_length=32, default="accept", index=True, verbose_name=_l("Stage"))
+    status = CharField(max_length=16, choices=TICKET_STATUSES, default="open", index=True,
+                       verbose_name=_l("Status"))
+    deadline = DateField(null=True, index=True, verbose_name=_l("Deadline"))
+    handler = ForeignKeyField(User, null=True, on_delete="RESTRICT", verbose_name=_l("Handler"))
+    result = TextField(default="", verbose_name=_l("Result"))
+    closing_kind = CharField(max_length=16, choices=CLOSING_KINDS, null=True, index=True,
+                             verbose_name=_l("Closing kind"))
+    outcome = CharField(max_length=16, choices=OUTCOMES, null=True, verbose_name=_l("Accountability"))
+    created_at = DateTimeField(default=now, index=True, verbose_name=_l("Accepted at"))
+    closed_at = DateTimeField(null=True, index=True, verbose_name=_l("Closed at"))
+
+    def __str__(self):
+        return f"{self.code} {self.title}"
+
+    @classmethod
+    def solved(cls):
+        return cls.select().where(cls.status == "closed", cls.closing_kind == "solved")
+
+
+class TicketEvent(BaseModel):
+    """One step in a ticket's history: who did what, when, from which stage to which."""
+    ticket = ForeignKeyField(Ticket, backref="events", on_delete="RESTRICT", verbose_name=_l("Ticket"))
+    actor = ForeignKeyField(User, null=True, on_delete="RESTRICT", verbose_name=_l("Actor"))
+    action = CharField(max_length=32, verbose_name=_l("Action"))
+    from_stage = CharField(max_length=32, default="", verbose_name=_l("From stage"))
+    to_stage = CharField(max_length=32, default="", verbose_name=_l("To stage"))
+    comment = TextField(default="", verbose_name=_l("Comment"))
+    created_at = DateTimeField(default=now, index=True, verbose_name=_l("Time"))
+
+
+class AuditLog(BaseModel):
+    """Who did what and when; rows are only ever added."""
+    actor = ForeignKeyField(User, null=True, on_delete="RESTRICT", verbose_name=_l("Actor"))
+    username = CharField(max_length=50, default="", verbose_name=_l("Username"))
+    action = CharField(max_length=32, index=True, verbose_name=_l("Action"))
+    object_type = CharField(max_length=32, default="", verbose_name=_l("Object type"))
+    object_id = CharField(max_length=64, default="", verbose_name=_l("Object"))
+    detail = TextField(default="", verbose_name=_l("Detail"))
+    ip = CharField(max_length=64, default="", verbose_name=_l("IP address"))
+    created_at = DateTimeField(default=now, index=True, verbose_name=_l("Time"))
+
+    @classmethod
+    def record(cls, action, user=None, obj=None, detail="", ip=""):
+        return cls.create(
+            actor=user if user is not None and getattr(user, "id", None) else None,
+            username=getattr(user, "username", "") or "",
+            action=action,
+            object_type=type(obj).__name__ if obj is not None else "",
+            object_id=str(obj.get_id()) if obj is not None else "",
+            detail=detail, ip=ip or "")
+
+
+ALL_MODELS = (SystemSetting, Unit, Window, Staff, Reason, Contact, Evaluation, EvaluationReason,
+              Message, User, Ticket, TicketEvent, AuditLog)
+
+__all__ = [m.__name__ for m in ALL_MODELS] + ["db", "fn", "JOIN", "ALL_MODELS", "mask_phone"]

@@ -1,0 +1,40 @@
+"""Admin and public views; `init_app` builds a new Admin for each app."""
+from flask_admin import Admin
+from flask_admin.theme import Bootstrap4Theme
+from flask_babel import lazy_gettext as _l
+
+from models import AuditLog, Evaluation, Message, Reason, Staff, Ticket, Unit, User, Window
+from views import auth
+from views.evaluations import EvaluationAdmin
+from views.home import HomeView
+from views.org import ReasonAdmin, StaffAdmin, UnitAdmin, UnitTreeView, WindowAdmin
+from views.tickets import MessageAdmin, TicketAdmin
+from views.users import AuditLogAdmin, UserAdmin
+
+ORG = _l("Organisation")
+FEEDBACK = _l("Feedback")
+SYSTEM = _l("System")
+
+
+def init_admin(app):
+    admin = Admin(app, name=_l("Zhitongche"), url="/admin",
+                  index_view=HomeView(name=_l("Home"), url="/admin"),
+                  theme=Bootstrap4Theme(base_template="admin/zt_base.html", fluid=True))
+    admin.add_view(UnitTreeView(name=_l("Unit tree"), endpoint="unit_tree", url="unit-tree", category=ORG))
+    admin.add_view(UnitAdmin(Unit, name=_l("Units"), category=ORG))
+    admin.add_view(WindowAdmin(Window, name=_l("Windows"), category=ORG))
+    admin.add_view(StaffAdmin(Staff, name=_l("Staff"), category=ORG))
+    admin.add_view(ReasonAdmin(Reason, name=_l("Dissatisfaction reasons"), category=ORG))
+    admin.add_view(EvaluationAdmin(Evaluation, name=_l("Evaluations"), category=FEEDBACK))
+    admin.add_view(MessageAdmin(Message, name=_l("Messages"), category=FEEDBACK))
+    admin.add_view(TicketAdmin(Ticket, name=_l("Problems"), category=FEEDBACK))
+    admin.add_view(UserAdmin(User, name=_l("Accounts"), category=SYSTEM))
+    admin.add_view(AuditLogAdmin(AuditLog, name=_l("Audit trail"), category=SYSTEM))
+    return admin
+
+
+def init_app(app):
+    from app.roles import role_label
+    app.jinja_env.filters["role_label"] = role_label
+    app.register_blueprint(auth.bp)
+    init_admin(app)

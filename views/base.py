@@ -1,0 +1,160 @@
+"""The secure base of every admin view: role check, unit scoping, Chinese refusals."""
+import functools
+
+from flask import abort, flash, has_request_context, redirect, request, url_for
+from flask_admin import BaseView, expose
+from flask_admin.contrib.peewee import ModelView
+from flask_babel import gettext as _
+from flask_login import current_user
+from peewee import IntegrityError
+from wtforms.validators import ValidationError
+
+from app.roles import UNIT_BOUND
+from models import Unit, db
+
+
+def user_role():
+    if not has_request_context() or not current_user.is_authenticated:
+        return None
+    return current_user.role
+
+
+def request_options(func):
+    """Filter options read per request: Flask-Admin would otherwise read them once at start."""
+    @functools.wraps(func)
+    def options():
+        return func() if has_request_context() else []
+    return options
+
+
+def own_unit_ids():
+    """The units a unit-bound officer acts for: its own and those below it."""
+    if current_user.unit_id is None:
+        return set()
+    return Unit.subtree_ids(current_user.unit_id)
+
+
+class RoleGate:
+    """Mixin: `read_roles` may open the view; anonymous users go to the login page."""
+    read_roles = frozenset()
+
+    def is_accessible(self):
+        return current_user.is_authenticated and current_user.role in self.read_roles
+
+    def inaccessible_callback(self, name, **kwargs):
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.full_path))
+        abort(403)
+
+
+class SecureBaseView(RoleGate, BaseView):
+    """A non-model admin page behind the role gate."""
+
+
+class SecureModelView(RoleGate, ModelView):
+    """Role-gated, unit-scoped, never deleting, every write in one transaction."""
+    edit_roles = frozenset()
+    create_roles = None  # None: the same as edit_roles
+    export_roles = frozenset()
+    # Field whose unit decides whether a unit-bound officer may see a row.
+    unit_field = None
+
+    can_delete = False
+    can_view_details = True
+    page_size = 50
+    can_set_page_size = True
+    page_size_options = (20, 50, 100, 200)
+    export_types = ["csv", "xlsx"]
+    export_max_rows = 0
+
+    # Permissions are decided per request, from the logged-in officer's role.
+    @property
+    def can_edit(self):
+        return user_role() in self.edit_roles
+
+    @property
+    def can_create(self):
+        roles = self.edit_roles if self.create_roles is None else self.create_roles
+        return user_role() in roles
+
+    @property
+    def can_export(self):
+        return user_role() in self.export_roles
+
+    def __init__(self, model, *args, **kwargs):
+        # Column labels come from the models' verbose names, so each is written once.
+        labels = {f.name: f.verbose_name for f in model._meta.sorted_fields if f.verbose_name}
+        labels.update(getattr(self, "column_labels", None) or {})
+        self.column_labels = labels
+        choices = {f.name: list(f.choices) for f in model._meta.sorted_fields if f.choices}
+        choices.update(getattr(self, "column_choices", None) or {})
+        self.column_choices = choices
+        super().__init__(model, *args, **kwargs)
+
+    # --- row scoping -------------------------------------------------------------------
+    def scope(self, query):
+        """Restrict a query to the rows the current officer may see."""
+        if user_role() in UNIT_BOUND:
+            if self.unit_field is None:
+                return query.where(False)
+            return query.where(self.unit_field.in_(own_unit_ids()))
+        return query
+
+    def base_query(self):
+        return self.model.select()
+
+    def get_query(self):
+        return self.scope(self.base_query())
+
+    def _get_filter_groups(self):
+        # Options change (new units, a unit-bound officer sees only its own): refresh them.
+        for group in (self._filter_groups or {}).values():
+            for item in group.filters:
+                flt = self._filters[item["index"]]
+                if callable(flt.options):
+                    item["options"] = flt.get_options(self) or None
+        return super()._get_filter_groups()
+
+    def get_one(self, id):
+        if not str(id).isdigit():
+            return None
+        return self.get_query().where(self.model._meta.primary_key == int(id)).first()
+
+    # --- writes ------------------------------------------------------------------------
+    def create_model(self, form):
+        with db.atomic() as tx:
+            model = super().create_model(form)
+            if not model:
+                tx.rollback()
+            return model
+
+    def update_model(self, form, model):
+        with db.atomic() as tx:
+            ok = super().update_model(form, model)
+            if not ok:
+                tx.rollback()
+            return ok
+
+    def _unprocessable(self, response):
+        # A re-shown form after a POST means the input was refused: say so with a 4xx.
+        if request.method == "POST" and isinstance(response, str):
+            return response, 422
+        return response
+
+    @expose("/new/", methods=("GET", "POST"))
+    def create_view(self):
+        return self._unprocessable(super().create_view())
+
+    @expose("/edit/", methods=("GET", "POST"))
+    def edit_view(self):
+        return self._unprocessable(super().edit_view())
+
+    def handle_view_exception(self, exc):
+        if isinstance(exc, ValidationError):
+            flash(str(exc), "error")
+            return True
+        if isinstance(exc, IntegrityError):
+            flash(_("The record conflicts with an existing one (for example a duplicate number) "
+                    "and was not saved."), "error")
+            return True
+        return super().handle_view_exception(exc)

@@ -1,0 +1,76 @@
+"""Citizens' evaluations: read-only grid with filters, search and Excel export."""
+from collections import defaultdict
+
+from flask_admin.contrib.peewee.filters import FilterEqual
+from flask_babel import lazy_gettext as _l
+from peewee import JOIN
+
+from app.roles import AUDITOR, BUREAU, HANDLER, INSPECTOR, LEADER, OFFICE, UNIT_BOUND
+from models import CHANNELS, LEVELS, Evaluation, EvaluationReason, Reason, Staff, Unit, Window
+from views.base import own_unit_ids, request_options, user_role
+from views.org import OrgModelView, unit_options, window_options
+
+
+@request_options
+def staff_options():
+    query = Staff.select(Staff.id, Staff.name, Staff.number).order_by(Staff.number)
+    if user_role() in UNIT_BOUND:
+        query = query.where(Staff.unit.in_(own_unit_ids()))
+    return [(str(s.id), str(s)) for s in query]
+
+
+class EvaluationAdmin(OrgModelView):
+    read_roles = frozenset({OFFICE, LEADER, INSPECTOR, BUREAU, AUDITOR, HANDLER})
+    edit_roles = frozenset()  # ratings are evidence: nobody edits them
+    export_roles = frozenset({OFFICE, LEADER, INSPECTOR, BUREAU, HANDLER})
+    unit_field = Evaluation.unit
+    prejoined = (Unit, Window, Staff)
+    column_list = ("created_at", "unit", "window", "staff", "level", "reasons", "comment", "channel")
+    column_labels = {"reasons": _l("Dissatisfaction reasons")}
+    column_default_sort = ("created_at", True)
+    column_sortable_list = ("created_at", "level", "channel")
+    column_searchable_list = ("comment",)
+    column_filters = (
+        FilterEqual(Evaluation.unit, _l("Unit"), options=unit_options),
+        FilterEqual(Evaluation.window, _l("Window"), options=window_options),
+        FilterEqual(Evaluation.staff, _l("Staff"), options=staff_options),
+        FilterEqual(Evaluation.level, _l("Rating"), options=[(k, v) for k, v in LEVELS]),
+        FilterEqual(Evaluation.channel, _l("Channel"), options=[(k, v) for k, v in CHANNELS]),
+        "created_at",
+    )
+    column_formatters = {"reasons": lambda v, c, m, n: "、".join(getattr(m, "reason_titles", ()))}
+    column_formatters_export = column_formatters
+    column_details_list = column_list
+
+    def base_query(self):
+        return (Evaluation.select(Evaluation, Unit, Window, Staff)
+                .join(Unit)
+                .switch(Evaluation).join(Window, JOIN.LEFT_OUTER)
+                .switch(Evaluation).join(Staff, JOIN.LEFT_OUTER))
+
+    def get_list(self, *args, **kwargs):
+        count, rows = super().get_list(*args, **kwargs)
+        if kwargs.get("execute", True):
+            attach_reasons(rows)
+        return count, rows
+
+    def get_one(self, id):
+        row = super().get_one(id)
+        if row is not None:
+            attach_reasons([row])
+        return row
+
+
+def attach_reasons(evaluations):
+    """Give each evaluation its reason titles with one query for the whole page."""
+    by_id = {e.id: e for e in evaluations}
+    titles = defaultdict(list)
+    ids = list(by_id)
+    for start in range(0, len(ids), 500):  # an export may hold more ids than one IN () takes
+        links = (EvaluationReason.select(EvaluationReason.evaluation, Reason.title)
+                 .join(Reason).where(EvaluationReason.evaluation.in_(ids[start:start + 500]))
+                 .order_by(Reason.sort_order).tuples())
+        for evaluation_id, title in links:
+            titles[evaluation_id].append(title)
+    for e in evaluations:
+        e.reason_titles = titles[e.id]

@@ -1,0 +1,183 @@
+"""The county's organisation: units (as a tree), windows, staff, dissatisfaction reasons."""
+from collections import defaultdict
+
+from flask_admin import expose
+from flask_admin.contrib.peewee.filters import FilterEqual
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from peewee import JOIN, fn
+from wtforms.validators import ValidationError
+
+from app.roles import (AUDITOR, BUREAU, HANDLER, INSPECTOR, LEADER, OFFICE, ROLE_IDS, SYSADMIN,
+                       UNIT_BOUND)
+from models import UNIT_KINDS, Reason, Staff, Unit, Window
+from views.base import SecureBaseView, SecureModelView, own_unit_ids, request_options, user_role
+from views.validators import NotBlank, Unique, strip
+
+ORG_EDITORS = frozenset({SYSADMIN, OFFICE, BUREAU})
+EVERYONE = frozenset(ROLE_IDS)
+
+
+@request_options
+def unit_options():
+    query = Unit.select(Unit.id, Unit.name).order_by(Unit.kind, Unit.code)
+    if user_role() in UNIT_BOUND:
+        query = query.where(Unit.id.in_(own_unit_ids()))
+    return [(str(u.id), u.name) for u in query]
+
+
+@request_options
+def parent_options():
+    parents = Unit.select(Unit.id, Unit.name).where(
+        Unit.id.in_(Unit.select(Unit.parent).where(Unit.parent.is_null(False))))
+    return [(str(u.id), u.name) for u in parents.order_by(Unit.code)]
+
+
+@request_options
+def window_options():
+    query = Window.select(Window.id, Window.number, Window.name).order_by(Window.number)
+    if user_role() in UNIT_BOUND:
+        query = query.where(Window.unit.in_(own_unit_ids()))
+    return [(str(w.id), str(w)) for w in query]
+
+
+class OrgModelView(SecureModelView):
+    read_roles = EVERYONE
+    edit_roles = ORG_EDITORS
+    export_roles = frozenset({SYSADMIN, OFFICE, BUREAU, LEADER, INSPECTOR, AUDITOR, HANDLER})
+    # Joined models already in base_query: Flask-Admin must not join them a second time.
+    prejoined = ()
+
+    def _handle_join(self, query, field, joins):
+        if getattr(field, "model", None) in self.prejoined:
+            return query
+        return super()._handle_join(query, field, joins)
+
+
+Parent = Unit.alias()
+
+
+class UnitAdmin(OrgModelView):
+    unit_field = Unit.id
+    column_list = ("code", "name", "kind", "parent", "active")
+    column_default_sort = ("code", False)
+    column_sortable_list = ("code", "name", "kind", "active")
+    column_searchable_list = ("name", "code")
+    column_filters = (
+        FilterEqual(Unit.kind, _l("Kind"), options=[(k, v) for k, v in UNIT_KINDS]),
+        FilterEqual(Unit.parent, _l("Parent unit"), options=parent_options),
+        FilterEqual(Unit.active, _l("Active"), options=[("1", _l("Yes")), ("0", _l("No"))]),
+    )
+    form_columns = ("code", "name", "kind", "parent", "active")
+    form_args = {
+        "code": {"validators": [NotBlank(), Unique(Unit.code, _l("Unit code %(value)s is already used."))],
+                 "filters": [strip]},
+        "name": {"validators": [NotBlank()], "filters": [strip]},
+    }
+
+    def base_query(self):
+        return (Unit.select(Unit, Parent)
+                .join_from(Unit, Parent, JOIN.LEFT_OUTER, on=(Unit.parent == Parent.id), attr="parent"))
+
+    def on_model_change(self, form, model, is_created):
+        parent = model.parent
+        if parent is None:
+            if model.kind == "village":
+                raise ValidationError(_("A village service station must belong to a township."))
+            return
+        if model.id is not None and parent.id in Unit.subtree_ids(model.id):
+            raise ValidationError(_("A unit cannot be placed under itself or under a unit below it."))
+        if model.kind == "village" and parent.kind != "township":
+            raise ValidationError(_("A village service station must belong to a township."))
+
+
+class WindowAdmin(OrgModelView):
+    unit_field = Window.unit
+    prejoined = (Unit,)
+    column_list = ("number", "name", "unit", "services", "active")
+    column_default_sort = ("number", False)
+    column_sortable_list = ("number", "name", "active")
+    column_searchable_list = ("number", "name", "services")
+    column_filters = (
+        FilterEqual(Window.unit, _l("Unit"), options=unit_options),
+        FilterEqual(Window.active, _l("Active"), options=[("1", _l("Yes")), ("0", _l("No"))]),
+    )
+    form_columns = ("unit", "number", "name", "services", "active")
+    form_args = {
+        "number": {"validators": [NotBlank(), Unique(Window.number, _l("Window number %(value)s is already used in the hall."))],
+                   "filters": [strip]},
+        "name": {"validators": [NotBlank()], "filters": [strip]},
+    }
+
+    def base_query(self):
+        return Window.select(Window, Unit).join(Unit)
+
+
+class StaffAdmin(OrgModelView):
+    unit_field = Staff.unit
+    prejoined = (Unit, Window)
+    column_list = ("number", "name", "unit", "window", "position", "active")
+    column_default_sort = ("number", False)
+    column_sortable_list = ("number", "name", "position", "active")
+    column_searchable_list = ("number", "name", "position")
+    column_filters = (
+        FilterEqual(Staff.unit, _l("Unit"), options=unit_options),
+        FilterEqual(Staff.window, _l("Window"), options=window_options),
+        FilterEqual(Staff.active, _l("Active"), options=[("1", _l("Yes")), ("0", _l("No"))]),
+    )
+    form_columns = ("name", "number", "unit", "window", "position", "active")
+    form_args = {
+        "number": {"validators": [NotBlank(), Unique(Staff.number, _l("Staff number %(value)s is already used."))],
+                   "filters": [strip]},
+        "name": {"validators": [NotBlank()], "filters": [strip]},
+    }
+
+    def base_query(self):
+        return (Staff.select(Staff, Unit, Window).join(Unit)
+                .switch(Staff).join(Window, JOIN.LEFT_OUTER))
+
+    def on_model_change(self, form, model, is_created):
+        if model.window is not None and model.window.unit_id != model.unit_id:
+            raise ValidationError(_(
+                "Window %(window)s belongs to %(unit)s, not to the unit chosen for this person.",
+                window=model.window.number, unit=model.window.unit.name))
+
+
+class ReasonAdmin(OrgModelView):
+    read_roles = frozenset({OFFICE, LEADER, INSPECTOR, BUREAU, AUDITOR})
+    edit_roles = frozenset({OFFICE, BUREAU})
+    export_roles = frozenset()
+    column_list = ("title", "sort_order", "active")
+    column_default_sort = ("sort_order", False)
+    column_editable_list = ("sort_order", "active")
+    form_columns = ("title", "sort_order", "active")
+    form_args = {
+        "title": {"validators": [NotBlank(), Unique(Reason.title, _l("The reason %(value)s already exists."))],
+                  "filters": [strip]},
+    }
+
+
+class UnitTreeView(SecureBaseView):
+    """Units as the county sees them: each township with its village stations below it."""
+    read_roles = EVERYONE
+
+    @expose("/")
+    def index(self):
+        units = Unit.select().order_by(Unit.code)
+        if user_role() in UNIT_BOUND:
+            units = units.where(Unit.id.in_(own_unit_ids()))
+        units = list(units)
+        ids = {u.id for u in units}
+        children = defaultdict(list)
+        for u in units:
+            children[u.parent_id if u.parent_id in ids else None].append(u)
+        windows = dict(Window.select(Window.unit, fn.COUNT(Window.id)).where(Window.active)
+                       .group_by(Window.unit).tuples())
+        staff = dict(Staff.select(Staff.unit, fn.COUNT(Staff.id)).where(Staff.active)
+                     .group_by(Staff.unit).tuples())
+        kinds = dict(UNIT_KINDS)
+        groups = defaultdict(list)
+        for u in children[None]:
+            groups[u.kind].append(u)
+        return self.render("admin/unit_tree.html", groups=groups, kinds=kinds, kind_order=[k for k, _ in UNIT_KINDS],
+                           children=children, windows=windows, staff=staff)

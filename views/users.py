@@ -1,0 +1,78 @@
+"""Officer accounts (system administrator) and the audit trail (auditor)."""
+from flask import request
+from flask_admin.contrib.peewee.filters import FilterEqual
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from peewee import JOIN
+from wtforms import PasswordField, SelectField
+from wtforms.validators import ValidationError
+
+from app.roles import AUDITOR, ROLES, SYSADMIN, UNIT_BOUND, role_label
+from models import AuditLog, Unit, User
+from views.base import SecureModelView
+from views.validators import NotBlank, Unique, strip
+
+MIN_PASSWORD = 8
+
+
+class UserAdmin(SecureModelView):
+    read_roles = frozenset({SYSADMIN, AUDITOR})
+    edit_roles = frozenset({SYSADMIN})
+    export_roles = frozenset({SYSADMIN, AUDITOR})
+    column_list = ("username", "full_name", "role", "unit", "active", "last_login_at", "created_at")
+    column_exclude_list = ("password_hash",)
+    column_details_exclude_list = ("password_hash",)
+    column_export_exclude_list = ("password_hash",)
+    column_default_sort = ("username", False)
+    column_sortable_list = ("username", "full_name", "role", "active", "last_login_at")
+    column_searchable_list = ("username", "full_name")
+    column_formatters = {"role": lambda v, c, m, n: role_label(m.role)}
+    column_formatters_export = column_formatters
+    column_filters = (
+        FilterEqual(User.role, _l("Role"), options=list(ROLES)),
+        FilterEqual(User.active, _l("Active"), options=[("1", _l("Yes")), ("0", _l("No"))]),
+    )
+    form_columns = ("username", "full_name", "role", "unit", "active")
+    form_extra_fields = {"new_password": PasswordField(_l("New password"))}
+    form_overrides = {"role": SelectField}
+    form_args = {
+        "username": {"validators": [NotBlank(), Unique(User.username, _l("Username %(value)s is already taken."))],
+                     "filters": [strip]},
+        "role": {"choices": list(ROLES)},
+    }
+
+    def base_query(self):
+        return User.select(User, Unit).join(Unit, JOIN.LEFT_OUTER)
+
+    def _handle_join(self, query, field, joins):
+        return query if getattr(field, "model", None) is Unit else super()._handle_join(query, field, joins)
+
+    def on_model_change(self, form, model, is_created):
+        password = form.new_password.data or ""
+        if is_created and not password:
+            raise ValidationError(_("A new account needs a password."))
+        if password:
+            if len(password) < MIN_PASSWORD:
+                raise ValidationError(_("The password must have at least %(n)d characters.", n=MIN_PASSWORD))
+            model.set_password(password)
+        if model.role in UNIT_BOUND and model.unit is None:
+            raise ValidationError(_("A handling unit officer must belong to a unit."))
+        if model.id == current_user.id and not model.active:
+            raise ValidationError(_("You cannot deactivate your own account."))
+
+    def after_model_change(self, form, model, is_created):
+        AuditLog.record("user_create" if is_created else "user_update", current_user, model,
+                        detail=f"role={model.role} unit={model.unit_id} active={model.active}",
+                        ip=request.remote_addr)
+
+
+class AuditLogAdmin(SecureModelView):
+    read_roles = frozenset({AUDITOR})
+    edit_roles = frozenset()
+    export_roles = frozenset({AUDITOR})
+    column_list = ("created_at", "username", "action", "object_type", "object_id", "detail", "ip")
+    column_default_sort = ("created_at", True)
+    column_sortable_list = ("created_at", "username", "action")
+    column_searchable_list = ("username", "action", "detail")
+    column_filters = ("created_at", "action", "username")

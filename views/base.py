@@ -141,13 +141,24 @@ class SecureModelView(RoleGate, ModelView):
             return response, 422
         return response
 
+    # A refused action answers 403 instead of Flask-Admin's quiet redirect to the list.
     @expose("/new/", methods=("GET", "POST"))
     def create_view(self):
+        if not self.can_create:
+            abort(403)
         return self._unprocessable(super().create_view())
 
     @expose("/edit/", methods=("GET", "POST"))
     def edit_view(self):
+        if not self.can_edit:
+            abort(403)
         return self._unprocessable(super().edit_view())
+
+    @expose("/export/<export_type>/")
+    def export(self, export_type):
+        if not self.can_export or export_type not in self.export_types:
+            abort(403)
+        return super().export(export_type)
 
     def handle_view_exception(self, exc):
         if isinstance(exc, ValidationError):

@@ -1,0 +1,74 @@
+"""The demo county reproduces the Haixing report, and loading it twice changes nothing."""
+from models import Evaluation, EvaluationReason, Message, Reason, Staff, Ticket, Unit, User, Window, db
+from seed.loader import DEMO_PASSWORD, load
+from tests.conftest import login
+
+
+def counts():
+    return {m.__name__: m.select().count()
+            for m in (Unit, Window, Staff, Reason, User, Evaluation, EvaluationReason, Message, Ticket)}
+
+
+def test_demo_county_matches_the_article(demo, conn):
+    by_kind = {}
+    for unit in Unit.select():
+        by_kind[unit.kind] = by_kind.get(unit.kind, 0) + 1
+    assert by_kind["hall"] == 10 and by_kind["law_enforcement"] == 14
+    assert by_kind["township"] == 7 and by_kind["farm"] == 2 and by_kind["zone"] == 1
+    assert by_kind["village"] == 197
+    assert all(v.parent.kind == "township" for v in Unit.select().where(Unit.kind == "village"))
+    assert Window.select().count() == 52 and Staff.select().count() == 73
+    hall_units = Unit.select().where(Unit.kind == "hall")
+    assert Window.select().where(Window.unit.not_in(hall_units)).count() == 0
+    assert [r.title for r in Reason.offered()] == ["办理速度慢", "故意刁难", "吃拿卡要", "服务态度差"]
+    # 390 evaluations and suggestions, 22 problems accepted, 22 solved.
+    assert Evaluation.select().count() + Message.select().count() == 390
+    assert Ticket.select().count() == 22
+    assert Ticket.solved().count() == 22
+    dissatisfied = Evaluation.select().where(Evaluation.level == "dissatisfied")
+    assert all(e.reason_links.count() >= 1 for e in dissatisfied)
+
+
+def test_loading_twice_duplicates_nothing(demo, conn):
+    before = counts()
+    load(demo=True)
+    assert counts() == before
+
+
+def test_no_demo_loads_only_the_reason_catalogue(conn):
+    load(demo=False)
+    assert Reason.select().count() == 4
+    assert Unit.select().count() == 0 and User.select().count() == 0
+
+
+def test_each_demo_role_logs_in_and_sees_the_figures(demo, client):
+    for username in ("office", "leader", "inspector", "bureau", "auditor"):
+        response = login(client, username, DEMO_PASSWORD)
+        assert response.status_code == 302, username
+        page = client.get("/admin/").get_data(as_text=True)
+        assert 'id="fig-collected">390<' in page, username
+        assert 'id="fig-accepted">22<' in page and 'id="fig-solved">22<' in page, username
+        assert 'id="org-windows">52<' in page and 'id="org-staff">73<' in page, username
+        client.post("/logout", data={"csrf_token": _token(client)})
+
+
+def test_system_administrator_sees_the_organisation_not_the_complaints(demo, client):
+    login(client, "admin", DEMO_PASSWORD)
+    page = client.get("/admin/").get_data(as_text=True)
+    assert 'id="org-windows">52<' in page and "fig-collected" not in page
+    assert client.get("/admin/message/").status_code == 403
+
+
+def test_a_handler_sees_its_own_units_figures(demo, client):
+    login(client, "handler2", DEMO_PASSWORD)  # 县医疗保障局
+    unit = User.get(User.username == "handler2").unit
+    page = client.get("/admin/").get_data(as_text=True)
+    own = Evaluation.select().where(Evaluation.unit == unit).count() + \
+        Message.select().where(Message.unit == unit).count()
+    assert f'id="fig-collected">{own}<' in page and own < 390
+    assert "以下数据仅含县医疗保障局" in page
+
+
+def _token(client):
+    from tests.conftest import csrf_token
+    return csrf_token(client, "/admin/")

@@ -174,6 +174,10 @@ class Evaluation(BaseModel):
     contact = ForeignKeyField(Contact, null=True, on_delete="RESTRICT", verbose_name=_l("Contact"))
     created_at = DateTimeField(default=now, index=True, verbose_name=_l("Time"))
 
+    class Meta:
+        # A unit's own list, newest first (schema version 2).
+        indexes = ((("unit", "created_at"), False),)
+
     def __str__(self):
         return f"#{self.id} {self.get_level_label()}"
 
@@ -308,6 +312,10 @@ class Ticket(BaseModel):
     outcome = CharField(max_length=16, choices=OUTCOMES, null=True, verbose_name=_l("Accountability"))
     created_at = DateTimeField(default=now, index=True, verbose_name=_l("Accepted at"))
     closed_at = DateTimeField(null=True, index=True, verbose_name=_l("Closed at"))
+
+    class Meta:
+        # A handling unit's own list, newest first (schema version 2).
+        indexes = ((("handling_unit", "created_at"), False),)
 
     def __str__(self):
         return f"{self.code} {self.title}"

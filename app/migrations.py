@@ -17,9 +17,17 @@ def _migrator():
     return SqliteMigrator(db.obj)
 
 
+def v2_unit_list_indexes(migrator):
+    """A unit handler's lists filter by unit and sort by time: index both together."""
+    migrator.add_index("evaluation", ("unit_id", "created_at")).run()
+    migrator.add_index("ticket", ("handling_unit_id", "created_at")).run()
+
+
 # version -> function(migrator) bringing the schema from version-1 to version.
 # Version 1 is the first released schema (tests/data/schema_v1.*.sql).
-MIGRATIONS = {}
+MIGRATIONS = {
+    2: v2_unit_list_indexes,
+}
 
 LATEST = max(MIGRATIONS, default=1)
 

@@ -1,0 +1,76 @@
+"""A database created by an older version is upgraded in place, losing nothing."""
+from pathlib import Path
+
+import pytest
+from peewee import PostgresqlDatabase
+
+from app import migrations
+from models import ALL_MODELS, Evaluation, SystemSetting, Unit, db
+
+DATA = Path(__file__).parent / "data"
+
+
+def schema():
+    """Every table's columns and indexes, as the database reports them."""
+    shape = {}
+    for model in ALL_MODELS:
+        table = model._meta.table_name
+        columns = sorted((c.name, c.data_type.lower(), c.null) for c in db.get_columns(table))
+        indexes = sorted((tuple(i.columns), i.unique) for i in db.get_indexes(table))
+        shape[table] = (columns, indexes)
+    return shape
+
+
+def build_v1():
+    """Recreate the database exactly as version 1 left it, with a little data in it."""
+    db.drop_tables(ALL_MODELS, cascade=isinstance(db.obj, PostgresqlDatabase))
+    backend = "postgres" if isinstance(db.obj, PostgresqlDatabase) else "sqlite"
+    lines = (DATA / f"schema_v1.{backend}.sql").read_text(encoding="utf-8").splitlines()
+    for statement in "\n".join(l for l in lines if not l.startswith("--")).split(";\n"):
+        if statement.strip():
+            db.execute_sql(statement)
+    db.execute_sql('INSERT INTO system_setting (key, value) VALUES (\'schema_version\', \'1\')')
+    db.execute_sql("INSERT INTO unit (code, name, kind, active, created_at) "
+                   "VALUES ('H01', '县行政审批局', 'hall', TRUE, '2026-01-05 09:00:00')")
+    unit_id = db.execute_sql("SELECT id FROM unit WHERE code = 'H01'").fetchone()[0]
+    db.execute_sql("INSERT INTO evaluation (unit_id, level, comment, channel, created_at) "
+                   f"VALUES ({unit_id}, 'dissatisfied', '升级前的评价', 'kiosk', '2026-01-05 10:00:00')")
+
+
+def test_a_new_database_starts_at_the_latest_version(conn):
+    assert migrations.current_version() == migrations.LATEST >= 2
+
+
+def test_version_1_database_is_upgraded_without_losing_data(conn):
+    fresh = schema()
+    build_v1()
+    assert migrations.current_version() == 1
+    assert schema() != fresh  # the old shape really is older
+    before, after = migrations.upgrade()
+    assert (before, after) == (1, migrations.LATEST)
+    assert schema() == fresh
+    evaluation = Evaluation.get()
+    assert evaluation.comment == "升级前的评价" and evaluation.unit.code == "H01"
+    assert migrations.upgrade() == (migrations.LATEST, migrations.LATEST)  # nothing more to do
+
+
+def test_a_failed_migration_leaves_the_last_good_version(conn, monkeypatch):
+    build_v1()
+
+    def broken(migrator):
+        migrator.add_index("evaluation", ("unit_id", "created_at")).run()
+        raise RuntimeError("disk full")
+
+    monkeypatch.setitem(migrations.MIGRATIONS, 2, broken)
+    with pytest.raises(RuntimeError):
+        migrations.upgrade()
+    assert migrations.current_version() == 1
+    index_columns = [tuple(i.columns) for i in db.get_indexes("evaluation")]
+    assert ("unit_id", "created_at") not in index_columns
+    assert Unit.select().count() == 1
+
+
+def test_a_database_from_a_newer_program_is_refused(conn):
+    SystemSetting.write("schema_version", migrations.LATEST + 1)
+    with pytest.raises(RuntimeError, match="请升级程序"):
+        migrations.upgrade()

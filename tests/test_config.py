@@ -71,3 +71,18 @@ def test_flask_command_line_finds_the_app(runner):
     result = runner.invoke(args=["upgrade-db"])
     assert result.exit_code == 0, result.output
     assert "数据库结构版本" in result.output
+
+
+def test_backup_copies_the_whole_database(runner, county, tmp_path):
+    import sqlite3
+    if not str(db.obj.__class__.__name__).startswith("PooledSqlite"):
+        result = runner.invoke(args=["backup", str(tmp_path / "b.sqlite3")])
+        assert result.exit_code != 0 and "pg_dump" in result.output
+        return
+    target = tmp_path / "b.sqlite3"
+    result = runner.invoke(args=["backup", str(target)])
+    assert result.exit_code == 0, result.output
+    with sqlite3.connect(target) as copy:
+        assert copy.execute("SELECT COUNT(*) FROM window").fetchone()[0] == 2
+    again = runner.invoke(args=["backup", str(target)])
+    assert again.exit_code != 0 and "已存在" in again.output

@@ -14,9 +14,10 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=8, help="处理请求的线程数")
     args = parser.parse_args(argv)
 
-    from waitress import serve
+    from waitress import create_server
 
     from app import create_app
+    from app.roles import role_label
     from models import User, db
     from seed.loader import DEMO_PASSWORD, DEMO_USERS, load
 
@@ -24,19 +25,30 @@ def main(argv=None):
     with app.app_context(), db.connection_context():
         load(demo=not args.no_demo)
         has_users = User.select().exists()
-        demo_users = [u for u in DEMO_USERS if User.select().where(User.username == u[0]).exists()]
+        demo_users = [(u.username, str(role_label(u.role)), u.unit.name if u.unit else "")
+                      for u in User.select().where(User.username.in_([d[0] for d in DEMO_USERS]))
+                      .order_by(User.id)]
+
+    try:
+        server = create_server(app, host=args.host, port=args.port, threads=args.threads, ident="zhitongche")
+    except OSError as exc:
+        print(f"无法在 {args.host}:{args.port} 上启动（{exc.strerror}）：端口可能已被占用，请用 --port 换一个。")
+        return 1
 
     url = f"http://{'127.0.0.1' if args.host in ('0.0.0.0', '::') else args.host}:{args.port}/"
     print(f"直通车已启动（{time.monotonic() - STARTED:.1f} 秒）：{url}", flush=True)
     print(f"数据库：{app.config['DATABASE_URL']}")
     if demo_users and not args.no_demo:
         print(f"演示账号（密码均为 {DEMO_PASSWORD}）：")
-        for username, role, full_name, _unit in demo_users:
-            print(f"  {username:<10} {full_name}")
+        for username, role, unit in demo_users:
+            print(f"  {username:<10} {role}{'，' + unit if unit else ''}")
     elif not has_users:
         print("还没有任何账号。请先创建系统管理员：flask create-user admin --role sysadmin")
     print("按 Ctrl+C 停止。", flush=True)
-    serve(app, host=args.host, port=args.port, threads=args.threads, ident="zhitongche")
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
     return 0
 
 

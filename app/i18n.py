@@ -1,16 +1,19 @@
 """Chinese first: flask-babel with our catalogue beside Flask-Admin's zh_Hans_CN one."""
-from flask import request, session
+from flask import current_app, has_request_context, request, session
 from flask_babel import Babel, get_locale
 
 babel = Babel()
 
 
 def select_locale():
-    from flask import current_app
-    wanted = request.args.get("lang") if request else None
+    """?lang= switches and is remembered in the session; the default is Chinese."""
+    default = current_app.config["BABEL_DEFAULT_LOCALE"]
+    if not has_request_context():  # command line, start-up banner
+        return default
+    wanted = request.args.get("lang")
     if wanted in current_app.config["LANGUAGES"]:
         session["lang"] = wanted
-    return session.get("lang") or current_app.config["BABEL_DEFAULT_LOCALE"]
+    return session.get("lang") or default
 
 
 def init_app(app):

@@ -23,12 +23,12 @@ DEMO_PASSWORD = "Demo@2026"
 COMMISSION_UNIT = {"code": "K01", "name": "县纪委监委", "kind": "commission"}
 # username, role, full name, unit code
 DEMO_USERS = (
-    ("admin", SYSADMIN, "系统管理员", None),
-    ("office", OFFICE, "周文涛（党风政风监督室）", "K01"),
-    ("leader", LEADER, "郭建新（委领导）", "K01"),
-    ("inspector", INSPECTOR, "马晓东（监督检查室）", "K01"),
-    ("bureau", BUREAU, "何丽萍（行政审批局）", "H01"),
-    ("auditor", AUDITOR, "审计员", None),
+    ("admin", SYSADMIN, "韩立新", None),
+    ("office", OFFICE, "周文涛", "K01"),
+    ("leader", LEADER, "郭建新", "K01"),
+    ("inspector", INSPECTOR, "马晓东", "K01"),
+    ("bureau", BUREAU, "何丽萍", "H01"),
+    ("auditor", AUDITOR, "孙慧敏", None),
     ("handler1", HANDLER, "邵春燕", "H01"),
     ("handler2", HANDLER, "冯国栋", "H04"),
     ("handler3", HANDLER, "唐志刚", "T01"),

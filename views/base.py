@@ -91,6 +91,10 @@ class SecureModelView(RoleGate, ModelView):
         self.column_choices = choices
         super().__init__(model, *args, **kwargs)
 
+    def search_placeholder(self):
+        names = [str(self.column_labels.get(c, c)) for c in self.column_searchable_list or ()]
+        return _("Search: %(fields)s", fields="、".join(names)) if names else None
+
     # --- row scoping -------------------------------------------------------------------
     def scope(self, query):
         """Restrict a query to the rows the current officer may see."""

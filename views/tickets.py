@@ -57,7 +57,8 @@ class TicketAdmin(OrgModelView):
     # A handling unit sees the tickets it must handle, never who reported them.
     unit_field = Ticket.handling_unit
     prejoined = (Unit,)
-    column_list = ("code", "created_at", "source", "unit", "title", "handling_unit", "stage",
+    # The stage column arrives with the workflow engine, which knows the stage titles.
+    column_list = ("code", "created_at", "source", "unit", "title", "handling_unit",
                    "status", "deadline", "closing_kind", "closed_at")
     column_default_sort = ("created_at", True)
     column_sortable_list = ("code", "created_at", "source", "status", "deadline", "closed_at")
@@ -71,7 +72,7 @@ class TicketAdmin(OrgModelView):
         "created_at", "deadline",
     )
     column_details_list = ("code", "created_at", "source", "unit", "title", "content", "handling_unit",
-                           "stage", "status", "deadline", "result", "closing_kind", "outcome", "closed_at")
+                           "status", "deadline", "result", "closing_kind", "outcome", "closed_at")
 
     def base_query(self):
         return (Ticket.select(Ticket, Unit, HandlingUnit)

@@ -49,8 +49,8 @@ def make_database(url, pool_size=16):
 
 def bind(url, pool_size=16):
     """Point the models at the database; safe to call again (tests, several apps)."""
-    if db.obj is not None and not db.obj.is_closed():
-        db.obj.close_all() if hasattr(db.obj, "close_all") else db.obj.close()
+    if db.obj is not None:
+        db.obj.close_all()
     db.initialize(make_database(url, pool_size))
     return db
 

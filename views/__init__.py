@@ -4,7 +4,7 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
 from models import AuditLog, Evaluation, Message, Reason, Staff, Ticket, Unit, User, Window
-from views import auth
+from views import auth, errors
 from views.evaluations import EvaluationAdmin
 from views.home import HomeView
 from views.org import ReasonAdmin, StaffAdmin, UnitAdmin, UnitTreeView, WindowAdmin
@@ -37,4 +37,5 @@ def init_app(app):
     from app.roles import role_label
     app.jinja_env.filters["role_label"] = role_label
     app.register_blueprint(auth.bp)
+    errors.init_app(app)
     init_admin(app)

@@ -10,7 +10,7 @@ from peewee import IntegrityError
 from wtforms.validators import ValidationError
 
 from app.roles import UNIT_BOUND
-from models import Unit, db
+from models import AuditLog, Unit, db
 
 
 def user_role():
@@ -138,6 +138,14 @@ class SecureModelView(RoleGate, ModelView):
             if not ok:
                 tx.rollback()
             return ok
+
+    def after_model_change(self, form, model, is_created):
+        # Inside the write's transaction: the change and its audit row land together.
+        AuditLog.record("create" if is_created else "update", current_user, model,
+                        detail=self.audit_detail(form, model), ip=request.remote_addr)
+
+    def audit_detail(self, form, model):
+        return str(model)
 
     def _unprocessable(self, response):
         # A re-shown form after a POST means the input was refused: say so with a 4xx.

@@ -1,5 +1,4 @@
 """Officer accounts (system administrator) and the audit trail (auditor)."""
-from flask import request
 from flask_admin.contrib.peewee.filters import FilterEqual
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -61,10 +60,9 @@ class UserAdmin(SecureModelView):
         if model.id == current_user.id and not model.active:
             raise ValidationError(_("You cannot deactivate your own account."))
 
-    def after_model_change(self, form, model, is_created):
-        AuditLog.record("user_create" if is_created else "user_update", current_user, model,
-                        detail=f"role={model.role} unit={model.unit_id} active={model.active}",
-                        ip=request.remote_addr)
+    def audit_detail(self, form, model):
+        changed = " password changed" if form.new_password.data else ""
+        return f"{model.username} role={model.role} unit={model.unit_id} active={model.active}{changed}"
 
 
 class AuditLogAdmin(SecureModelView):

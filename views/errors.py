@@ -1,0 +1,27 @@
+"""Error pages in Chinese, with no traceback and nothing of the request echoed back."""
+from flask import render_template
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+
+MESSAGES = {
+    400: _l("The request could not be understood. Go back, reload the page and try again."),
+    403: _l("You do not have permission to open this page or do this."),
+    404: _l("The page or record was not found."),
+    405: _l("This action cannot be done this way."),
+    413: _l("The upload is too large."),
+    500: _l("Something went wrong on the server. Nothing was half-saved; please try again."),
+}
+
+
+def render_error(status, message=None):
+    return render_template("error.html", status=status, message=message or MESSAGES[status]), status
+
+
+def init_app(app):
+    for status in MESSAGES:
+        app.register_error_handler(status, lambda exc, status=status: render_error(status))
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return render_error(400, _l("The form has expired or did not come from this site. "
+                                    "Reload the page and submit it again."))

@@ -17,7 +17,9 @@ SYSTEM = _l("System")
 
 
 def init_admin(app):
+    # translations_path adds our supplement to Flask-Admin's own catalogue.
     admin = Admin(app, name=_l("Zhitongche"), url="/admin",
+                  translations_path=app.config["BABEL_TRANSLATION_DIRECTORIES"],
                   index_view=HomeView(name=_l("Home"), url="/admin"),
                   theme=Bootstrap4Theme(base_template="admin/zt_base.html", fluid=True))
     admin.add_view(UnitTreeView(name=_l("Unit tree"), endpoint="unit_tree", url="unit-tree", category=ORG))

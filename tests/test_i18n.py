@@ -46,8 +46,12 @@ def test_compiled_catalogues_are_current(po_path):
         catalogue = read_po(f, locale=po_path.parts[-3])
     with open(po_path.with_suffix(".mo"), "rb") as f:
         compiled = read_mo(f)
-    expected = {m.id: m.string for m in catalogue if m.id and m.string and "fuzzy" not in m.flags}
-    actual = {m.id: m.string for m in compiled if m.id and m.string}
+    def entries(messages):
+        as_key = lambda v: tuple(v) if isinstance(v, (list, tuple)) else v
+        return {as_key(m.id): as_key(m.string) for m in messages
+                if m.id and m.string and "fuzzy" not in m.flags}
+
+    expected, actual = entries(catalogue), entries(compiled)
     assert actual == expected, "run: pybabel compile -d translations"
 
 

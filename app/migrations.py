@@ -38,20 +38,34 @@ def current_version():
     return int(SystemSetting.read(VERSION_KEY, "0"))
 
 
+def _exclusive():
+    """Several app processes may start at once: only one changes the schema at a time."""
+    if isinstance(db.obj, PostgresqlDatabase):
+        db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+    # SQLite: the IMMEDIATE transaction already holds the write lock.
+
+
+MIGRATION_LOCK = 0x7A7463  # "ztc"
+
+
 def upgrade():
     """Create or upgrade the schema; returns (version before, version after)."""
     with db.connection_context():
         before = current_version()
-        if before == 0:
-            with db.atomic():
-                db.create_tables(ALL_MODELS)
-                SystemSetting.write(VERSION_KEY, LATEST)
-            return 0, LATEST
         if before > LATEST:
             raise RuntimeError(
                 f"数据库结构版本 {before} 比本程序支持的 {LATEST} 新：请升级程序，不要用旧程序打开新数据库。")
+        with db.atomic():
+            _exclusive()
+            if current_version() == 0:  # read again under the lock
+                db.create_tables(ALL_MODELS)
+                SystemSetting.write(VERSION_KEY, LATEST)
+                return 0, LATEST
         for version in range(before + 1, LATEST + 1):
             with db.atomic():
+                _exclusive()
+                if current_version() >= version:  # another process got here first
+                    continue
                 MIGRATIONS[version](_migrator())
                 SystemSetting.write(VERSION_KEY, version)
         return before, LATEST

@@ -74,3 +74,28 @@ def test_a_database_from_a_newer_program_is_refused(conn):
     SystemSetting.write("schema_version", migrations.LATEST + 1)
     with pytest.raises(RuntimeError, match="请升级程序"):
         migrations.upgrade()
+
+
+def test_processes_starting_together_upgrade_once(app):
+    """Several app processes start at once after an update: each waits, none fails."""
+    import threading
+    with db.connection_context():
+        build_v1()
+    errors, results = [], []
+
+    def start():
+        try:
+            results.append(migrations.upgrade())
+        except Exception as exc:  # collected: an assertion in a thread would be lost
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert sorted(results)[0] == (1, migrations.LATEST) and len(results) == 4
+    with db.connection_context():
+        assert migrations.current_version() == migrations.LATEST
+        assert Evaluation.select().count() == 1

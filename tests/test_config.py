@@ -1,7 +1,6 @@
 """Configuration and the database connection a county office relies on."""
 import pytest
 
-from app import create_app
 from app.config import load
 from app.db import ConfigError, make_database
 from models import db

@@ -1,5 +1,5 @@
 """The demo county reproduces the Haixing report, and loading it twice changes nothing."""
-from models import Evaluation, EvaluationReason, Message, Reason, Staff, Ticket, Unit, User, Window, db
+from models import Evaluation, EvaluationReason, Message, Reason, Staff, Ticket, Unit, User, Window
 from seed.loader import DEMO_PASSWORD, load
 from tests.conftest import login
 

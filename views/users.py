@@ -8,7 +8,7 @@ from wtforms import PasswordField, SelectField
 from wtforms.validators import ValidationError
 
 from app.roles import AUDITOR, ROLES, SYSADMIN, UNIT_BOUND, role_label
-from models import AuditLog, Unit, User
+from models import Unit, User
 from views.base import SecureModelView
 from views.validators import NotBlank, Unique, strip
 

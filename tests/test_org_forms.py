@@ -114,3 +114,22 @@ def test_a_reader_cannot_post_edits(client, login_as, county):
         "unit": county["hall_a"].id, "number": "01", "name": "改名", "csrf_token": token})
     assert response.status_code == 403
     assert Window.get_by_id(county["w1"].id).name == "企业开办窗口"
+
+
+def test_inline_edits_need_the_right_to_edit_and_refuse_bad_input(client, login_as, conn):
+    reason = Reason.get(Reason.title == "吃拿卡要")
+    login_as("leader")
+    token = csrf_token(client, "/admin/reason/")
+    response = client.post("/admin/reason/ajax/update/", data={
+        "list_form_pk": reason.id, "sort_order": "1", "csrf_token": token})
+    assert response.status_code == 403
+    assert Reason.get_by_id(reason.id).sort_order != 1
+    client.post("/logout", data={"csrf_token": token})
+    login_as("office")
+    token = csrf_token(client, "/admin/reason/")
+    bad = client.post("/admin/reason/ajax/update/", data={
+        "list_form_pk": reason.id, "sort_order": "第一", "csrf_token": token})
+    assert bad.status_code == 422 and "更新记录失败" in bad.get_data(as_text=True)
+    missing = client.post("/admin/reason/ajax/update/", data={
+        "list_form_pk": 99999, "sort_order": "3", "csrf_token": token})
+    assert missing.status_code == 404

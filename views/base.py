@@ -166,6 +166,17 @@ class SecureModelView(RoleGate, ModelView):
             abort(403)
         return self._unprocessable(super().edit_view())
 
+    @expose("/ajax/update/", methods=("POST",))
+    def ajax_update(self):
+        # Flask-Admin checks no permission here and answers bad input with a 500.
+        if not self.can_edit:
+            abort(403)
+        response = super().ajax_update()
+        if isinstance(response, tuple) and response[1] == 500:
+            missing = self.get_one(request.form.get("list_form_pk", "")) is None
+            return response[0], 404 if missing else 422
+        return response
+
     @expose("/export/<export_type>/")
     def export(self, export_type):
         if not self.can_export or export_type not in self.export_types:

@@ -50,7 +50,7 @@ def make_database(url, pool_size=16):
 def bind(url, pool_size=16):
     """Point the models at the database; safe to call again (tests, several apps)."""
     if db.obj is not None:
-        db.obj.close_all()
+        getattr(db.obj, "close_all", db.obj.close)()
     db.initialize(make_database(url, pool_size))
     return db
 

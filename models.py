@@ -173,6 +173,8 @@ class Evaluation(BaseModel):
     channel = CharField(max_length=16, choices=CHANNELS, index=True, verbose_name=_l("Channel"))
     contact = ForeignKeyField(Contact, null=True, on_delete="RESTRICT", verbose_name=_l("Contact"))
     created_at = DateTimeField(default=now, index=True, verbose_name=_l("Time"))
+    # An upheld appeal (误评/恶意差评) keeps the rating but leaves it out of the figures (v3).
+    excluded = BooleanField(default=False, index=True, verbose_name=_l("Excluded after appeal"))
 
     class Meta:
         # A unit's own list, newest first (schema version 2).
@@ -238,6 +240,20 @@ CLOSING_KINDS = (
     ("solved", _l("Solved")),
     ("explained", _l("Explained")),
     ("not_accepted", _l("Not accepted")),
+    ("merged", _l("Merged into another ticket")),
+)
+
+ALERT_LEVELS = (
+    (0, _l("On time")),
+    (1, _l("Reminded")),
+    (2, _l("Yellow card")),
+    (3, _l("Red card")),
+)
+
+GRADES = (
+    ("satisfied", _l("Satisfied")),
+    ("basically_satisfied", _l("Basically satisfied")),
+    ("dissatisfied", _l("Dissatisfied")),
 )
 
 OUTCOMES = (
@@ -312,6 +328,22 @@ class Ticket(BaseModel):
     outcome = CharField(max_length=16, choices=OUTCOMES, null=True, verbose_name=_l("Accountability"))
     created_at = DateTimeField(default=now, index=True, verbose_name=_l("Accepted at"))
     closed_at = DateTimeField(null=True, index=True, verbose_name=_l("Closed at"))
+    # Written only by the workflow engine (schema version 3).
+    workflow_version = IntegerField(default=1, verbose_name=_l("Workflow version"))
+    revision = IntegerField(default=0)  # bumped by every action: two officers cannot both win
+    classification = CharField(max_length=50, default="", verbose_name=_l("Classification"))
+    stage_entered_at = DateTimeField(null=True, verbose_name=_l("Stage entered"))
+    due_at = DateTimeField(null=True, index=True, verbose_name=_l("Due"))
+    deadline_estimated = BooleanField(default=False, verbose_name=_l("Deadline beyond the known calendar"))
+    next_alert_at = DateTimeField(null=True, index=True)  # the sweep's indexed range
+    alert_level = IntegerField(default=0, choices=ALERT_LEVELS, index=True, verbose_name=_l("Warning"))
+    paused_at = DateTimeField(null=True, verbose_name=_l("Paused since"))
+    transfers = IntegerField(default=0, verbose_name=_l("Transfers"))
+    extension_requested = IntegerField(null=True, verbose_name=_l("Extension requested"))
+    supervised = BooleanField(default=False, index=True, verbose_name=_l("On the supervision list"))
+    grade = CharField(max_length=24, null=True, choices=GRADES, verbose_name=_l("Revisit grade"))
+    merged_into = ForeignKeyField("self", null=True, backref="merged", on_delete="RESTRICT",
+                                  verbose_name=_l("Merged into"))
 
     class Meta:
         # A handling unit's own list, newest first (schema version 2).
@@ -334,6 +366,12 @@ class TicketEvent(BaseModel):
     to_stage = CharField(max_length=32, default="", verbose_name=_l("To stage"))
     comment = TextField(default="", verbose_name=_l("Comment"))
     created_at = DateTimeField(default=now, index=True, verbose_name=_l("Time"))
+    role = CharField(max_length=16, default="", verbose_name=_l("Role"))  # v3
+    title = CharField(max_length=100, default="", verbose_name=_l("Step"))  # v3: as the rule named it
+    data = TextField(default="", verbose_name=_l("Detail"))  # v3: JSON of the other fields filled in
+
+    class Meta:
+        indexes = ((("ticket", "created_at"), False),)
 
 
 class AuditLog(BaseModel):
@@ -358,7 +396,69 @@ class AuditLog(BaseModel):
             detail=detail, ip=ip or "")
 
 
+class WorkflowVersion(BaseModel):
+    """One accepted version of one workflow, never changed afterwards."""
+    key = CharField(max_length=32, verbose_name=_l("Workflow"))
+    version = IntegerField(verbose_name=_l("Version"))
+    title = CharField(max_length=100, verbose_name=_l("Name"))
+    note = TextField(default="", verbose_name=_l("Change note"))
+    effective = DateField(verbose_name=_l("Effective"))
+    canonical = TextField()  # the definition as stable JSON
+    sha256 = CharField(max_length=64)
+    created_by = ForeignKeyField(User, null=True, on_delete="RESTRICT", verbose_name=_l("Saved by"))
+    created_at = DateTimeField(default=now, verbose_name=_l("Saved at"))
+
+    class Meta:
+        indexes = ((("key", "version"), True),)
+
+
+class WorkflowFile(BaseModel):
+    """Every accepted text of workflows.yaml, for the history and its diffs."""
+    text = TextField()
+    sha256 = CharField(max_length=64, index=True)
+    origin = CharField(max_length=16, default="file")  # file | editor
+    created_by = ForeignKeyField(User, null=True, on_delete="RESTRICT", verbose_name=_l("Saved by"))
+    created_at = DateTimeField(default=now, index=True, verbose_name=_l("Saved at"))
+
+
+class CalendarDay(BaseModel):
+    """Whether a day is a working day: official holidays and 调休 make-up days included."""
+    day = DateField(primary_key=True, verbose_name=_l("Date"))
+    workday = BooleanField(verbose_name=_l("Working day"))
+    name = CharField(max_length=50, default="", verbose_name=_l("Note"))
+    origin = CharField(max_length=16, default="office", verbose_name=_l("Source"))
+
+    def __str__(self):
+        return self.day.isoformat()
+
+
+class Notification(BaseModel):
+    """The outbox: shown in the admin now; an SMS or mail gateway can send it later."""
+    role = CharField(max_length=16, index=True, verbose_name=_l("Role"))
+    unit = ForeignKeyField(Unit, null=True, on_delete="RESTRICT", verbose_name=_l("Unit"))
+    ticket = ForeignKeyField(Ticket, null=True, backref="notifications", on_delete="RESTRICT",
+                             verbose_name=_l("Ticket"))
+    kind = CharField(max_length=16, verbose_name=_l("Kind"))
+    message = TextField(verbose_name=_l("Message"))
+    channel = CharField(max_length=16, default="admin", verbose_name=_l("Channel"))
+    created_at = DateTimeField(default=now, index=True, verbose_name=_l("Time"))
+    sent_at = DateTimeField(null=True, verbose_name=_l("Sent at"))
+
+
+class Attachment(BaseModel):
+    """A file on a ticket (photo, 整改报告, scan), stored under instance/, served by role."""
+    ticket = ForeignKeyField(Ticket, backref="attachments", on_delete="RESTRICT", verbose_name=_l("Ticket"))
+    event = ForeignKeyField(TicketEvent, null=True, on_delete="RESTRICT")
+    filename = CharField(max_length=200, verbose_name=_l("File name"))
+    stored_name = CharField(max_length=100, unique=True)
+    content_type = CharField(max_length=100)
+    size = IntegerField(verbose_name=_l("Size"))
+    uploaded_by = ForeignKeyField(User, null=True, on_delete="RESTRICT", verbose_name=_l("Uploaded by"))
+    created_at = DateTimeField(default=now, verbose_name=_l("Time"))
+
+
 ALL_MODELS = (SystemSetting, Unit, Window, Staff, Reason, Contact, Evaluation, EvaluationReason,
-              Message, User, Ticket, TicketEvent, AuditLog)
+              Message, User, Ticket, TicketEvent, AuditLog, WorkflowVersion, WorkflowFile, CalendarDay,
+              Notification, Attachment)
 
 __all__ = [m.__name__ for m in ALL_MODELS] + ["db", "fn", "JOIN", "ALL_MODELS", "mask_phone"]

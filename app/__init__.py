@@ -13,7 +13,7 @@ csrf = CSRFProtect()
 
 
 def create_app(config=None):
-    from app import auth, cli, config as app_config, db, i18n, migrations
+    from app import auth, cli, config as app_config, db, i18n, migrations, tickets
     import views
 
     settings = app_config.load(config)
@@ -25,6 +25,7 @@ def create_app(config=None):
     db.init_app(app)
     if app.config.get("AUTO_UPGRADE", True):
         migrations.upgrade()
+        tickets.init_app(app)
     i18n.init_app(app)
     csrf.init_app(app)
     auth.init_app(app)

@@ -77,6 +77,37 @@ def backup(target):
     click.echo(f"已备份到 {target}")
 
 
+@click.command("check-workflows")
+@click.argument("path", required=False, type=click.Path(dir_okay=False))
+@with_appcontext
+def check_workflows(path):
+    """检查办理流程文件，有错误时退出码为 1 / Validate workflows.yaml (exit 1 on errors)."""
+    from flask import current_app
+    from app.workflow.errors import WorkflowFileError
+    from app.workflow.store import validate
+    path = path or current_app.config["WORKFLOWS_PATH"]
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    try:
+        with db.connection_context():
+            definitions = validate(text, source=path.replace("\\", "/").rsplit("/", 1)[-1])
+    except WorkflowFileError as exc:
+        click.echo(str(exc))
+        click.echo(f"共 {len(exc.problems)} 处错误。")
+        raise SystemExit(1)
+    click.echo(f"{path}：{len(definitions.workflows)} 个流程，没有发现错误。")
+
+
+@click.command("sweep")
+@with_appcontext
+def sweep_command():
+    """检查时限，发出提醒、黄牌、红牌 / Send due reminders and escalations (idempotent)."""
+    from app.tickets import sweep
+    with db.connection_context():
+        counts = sweep()
+    click.echo(f"提醒 {counts['remind']} 件，黄牌 {counts['yellow']} 件，红牌 {counts['red']} 件。")
+
+
 def init_app(app):
-    for command in (create_user, seed_command, upgrade_db, backup):
+    for command in (create_user, seed_command, upgrade_db, backup, check_workflows, sweep_command):
         app.cli.add_command(command)

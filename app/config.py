@@ -7,7 +7,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = ROOT / "instance"
 
 # Environment variables a county may set; everything else keeps its default.
-ENV_KEYS = ("DATABASE_URL", "SECRET_KEY", "BABEL_DEFAULT_LOCALE", "INSTANCE_PATH")
+ENV_KEYS = ("DATABASE_URL", "SECRET_KEY", "BABEL_DEFAULT_LOCALE", "INSTANCE_PATH", "WORKFLOWS_PATH")
 
 
 def defaults(instance_path):
@@ -24,6 +24,8 @@ def defaults(instance_path):
         "REMEMBER_COOKIE_HTTPONLY": True,
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
+        "WORKFLOWS_PATH": str(ROOT / "workflows.yaml"),
+        "ATTACHMENT_MAX_BYTES": 5 * 1024 * 1024,
         "FLASK_ADMIN_SWATCH": "default",
     }
 

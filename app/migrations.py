@@ -23,10 +23,44 @@ def v2_unit_list_indexes(migrator):
     migrator.add_index("ticket", ("handling_unit_id", "created_at")).run()
 
 
+def ensure_columns(migrator, model, names):
+    """Add the model's columns that the table lacks (a later migration may have added them)."""
+    table = model._meta.table_name
+    present = {c.name for c in db.get_columns(table)}
+    for name in names:
+        field = model._meta.fields[name]
+        if field.column_name not in present:
+            migrator.add_column(table, field.column_name, field).run()
+    for index_fields, unique in getattr(model._meta, "indexes", ()):
+        columns = [model._meta.fields[f].column_name for f in index_fields]
+        if not any(list(i.columns) == columns for i in db.get_indexes(table)):
+            migrator.add_index(table, columns, unique).run()
+
+
+def v3_workflow_engine(migrator):
+    """The workflow engine: deadlines, versions, calendar, outbox, attachments, appeals."""
+    from models import (Attachment, CalendarDay, Evaluation, Notification, Ticket, TicketEvent,
+                        WorkflowFile, WorkflowVersion)
+    ensure_columns(migrator, Evaluation, ["excluded"])
+    ensure_columns(migrator, Ticket, [
+        "workflow_version", "revision", "classification", "stage_entered_at", "due_at",
+        "deadline_estimated", "next_alert_at", "alert_level", "paused_at", "transfers",
+        "extension_requested", "supervised", "grade", "merged_into"])
+    for name in ("due_at", "next_alert_at", "alert_level", "supervised"):
+        column = Ticket._meta.fields[name].column_name
+        if not any(list(i.columns) == [column] for i in db.get_indexes("ticket")):
+            migrator.add_index("ticket", [column]).run()
+    if not any(list(i.columns) == ["excluded"] for i in db.get_indexes("evaluation")):
+        migrator.add_index("evaluation", ["excluded"]).run()
+    ensure_columns(migrator, TicketEvent, ["role", "title", "data"])
+    db.create_tables([WorkflowVersion, WorkflowFile, CalendarDay, Notification, Attachment], safe=True)
+
+
 # version -> function(migrator) bringing the schema from version-1 to version.
 # Version 1 is the first released schema (tests/data/schema_v1.*.sql).
 MIGRATIONS = {
     2: v2_unit_list_indexes,
+    3: v3_workflow_engine,
 }
 
 LATEST = max(MIGRATIONS, default=1)

@@ -226,7 +226,13 @@ def load_problem(rng, today, number, p, evaluate, office):
                                  contact=contact, created_at=created, status="accepted")
     closed_day = add_weekdays(created.date(), p["days_to_solve"] - 1) if p["days_to_solve"] > 1 else created.date()
     closed = max(datetime.datetime.combine(closed_day, datetime.time(17, 0)), created + datetime.timedelta(hours=1))
+    # The procedure each would have followed: 吃拿卡要 goes straight to the commission.
+    if p["from_evaluation"]:
+        workflow = "problem" if p["reason"] == "吃拿卡要" else "evaluation"
+    else:
+        workflow = "message" if p["source"] == "web" else "problem"
     ticket = Ticket.create(
+        workflow=workflow, workflow_version=1, stage_entered_at=closed, revision=3,
         code=f"ZTC-{created.year}-{number:04d}", title=p["title"], content=p["content"],
         source=p["source"], unit=unit, window=window,
         handling_unit=Unit.get(Unit.code == p["handling_unit"]), contact=contact,

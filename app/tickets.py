@@ -1,0 +1,270 @@
+"""Ticket service: opening tickets, taking actions, the deadline sweep, the to-do list.
+
+Each action is one transaction: stage, handler, deadline and the TicketEvent change together,
+guarded by `UPDATE … WHERE revision = <old>`; no row changed means another officer acted first.
+"""
+import json
+
+from peewee import Case, fn
+
+from app import workdays
+from app.roles import UNIT_BOUND
+from app.workflow import engine, store
+from app.workflow.engine import Actor, TicketState
+from app.workflow.errors import ActionRefused, StaleTicket
+from models import AuditLog, Evaluation, Notification, Ticket, TicketEvent, Unit, db, now
+
+ALERT_KINDS = {1: "remind", 2: "yellow", 3: "red"}
+ALERT_TEXT = {1: "即将到期", 2: "已到期（黄牌）", 3: "超期（红牌）"}
+
+
+def actor_for(user):
+    unit_ids = frozenset(Unit.subtree_ids(user.unit_id)) if user.unit_id else frozenset()
+    return Actor(role=user.role, unit_ids=unit_ids, user_id=user.id)
+
+
+def state_of(ticket, wf):
+    fixed = {s.unit for s in wf.stages.values() if s.unit not in ("any", "handling")}
+    fixed_ids = dict(Unit.select(Unit.code, Unit.id).where(Unit.code.in_(list(fixed))).tuples()) if fixed else {}
+    return TicketState(stage=ticket.stage, status=ticket.status, source=ticket.source,
+                       handling_unit_id=ticket.handling_unit_id, created_at=ticket.created_at,
+                       stage_entered_at=ticket.stage_entered_at, due_at=ticket.due_at,
+                       paused_at=ticket.paused_at, transfers=ticket.transfers,
+                       extension_requested=ticket.extension_requested, fixed_unit_ids=fixed_ids)
+
+
+def workflow_of(ticket):
+    return store.workflow(ticket.workflow, ticket.workflow_version)
+
+
+def next_code(at):
+    """ZTC-2026-0001: numbered per year."""
+    prefix = f"ZTC-{at.year}-"
+    last = Ticket.select(fn.MAX(Ticket.code)).where(Ticket.code.startswith(prefix)).scalar()
+    number = int(last.rsplit("-", 1)[1]) + 1 if last else 1
+    return f"{prefix}{number:04d}"
+
+
+def open_ticket(workflow_key, title, content, source, actor_user=None, at=None, **facts):
+    """A new ticket at the start of the active version of a workflow, with its first deadline."""
+    at = at or now()
+    wf = store.workflow(workflow_key)
+    calendar = workdays.current()
+    with db.atomic():
+        ticket = Ticket(code=next_code(at), title=title, content=content, source=source,
+                        workflow=wf.key, workflow_version=wf.version, stage=wf.start,
+                        created_at=at, stage_entered_at=at, **facts)
+        stage = wf.stages[wf.start]
+        for name, value in engine.deadline_fields(wf, stage, state_of(ticket, wf), calendar, at).items():
+            setattr(ticket, name, value)
+        ticket.deadline = ticket.due_at.date() if ticket.due_at else None
+        ticket.save(force_insert=True)
+        TicketEvent.create(ticket=ticket, actor=actor_user, role=actor_user.role if actor_user else "",
+                           action="open", title="立案", to_stage=wf.start, created_at=at,
+                           comment=f"按“{wf.title}”第 {wf.version} 版办理")
+    return ticket
+
+
+def available(ticket, user):
+    if ticket.status != "open":
+        return []
+    wf = workflow_of(ticket)
+    return engine.allowed_actions(wf, state_of(ticket, wf), actor_for(user))
+
+
+def act(ticket_id, user, action_id, data, at=None, expected_revision=None, attachments=()):
+    """Take one action; raises ActionRefused, engine.InvalidInput or StaleTicket."""
+    at = at or now()
+    with db.atomic():
+        ticket = Ticket.get_or_none(Ticket.id == ticket_id)
+        if ticket is None:
+            raise ActionRefused("没有这个工单。", status=404)
+        if expected_revision is not None and ticket.revision != expected_revision:
+            raise StaleTicket(_stale_message(ticket))
+        wf = workflow_of(ticket)
+        data = dict(data)
+        if attachments:
+            data["attachment"] = True
+        if "unit" in data and data["unit"] not in (None, ""):
+            data["unit"] = _unit_id(data["unit"])
+        target = None
+        if action_id == engine.MERGE:
+            target = _merge_target(ticket, data.get("target", ""))
+        change = engine.plan(wf, state_of(ticket, wf), actor_for(user), action_id, data, at,
+                             workdays.current())
+        updates = dict(change.updates)
+        if target is not None:
+            updates["merged_into"] = target.id
+        if "due_at" in updates:
+            updates["deadline"] = updates["due_at"].date() if updates["due_at"] else None
+        updates["handler"] = user.id
+        updates["revision"] = ticket.revision + 1
+        fields = {getattr(Ticket, name): value for name, value in updates.items()}
+        changed = (Ticket.update(fields)
+                   .where(Ticket.id == ticket.id, Ticket.revision == ticket.revision).execute())
+        if changed != 1:
+            raise StaleTicket(_stale_message(Ticket.get_by_id(ticket.id)))
+        event = TicketEvent.create(
+            ticket=ticket, actor=user, role=user.role, action=change.action.id, title=change.action.title,
+            from_stage=change.from_stage, to_stage=change.to_stage, created_at=at,
+            comment=(data.get("comment") or data.get("result") or "").strip(),
+            data=json.dumps(_event_data(change, target), ensure_ascii=False))
+        if change.action.effect == "exclude_evaluation" and ticket.evaluation_id:
+            Evaluation.update(excluded=True).where(Evaluation.id == ticket.evaluation_id).execute()
+        if change.action.effect == engine.EXTEND_REQUEST:
+            _notify(ticket, wf.stages[ticket.stage].extension_approver, "extension",
+                    f"{ticket.code} 申请延期 {data['days']} 天，请审批。", at)
+        for upload in attachments:
+            upload.save_for(ticket, event, user)
+        AuditLog.record("ticket_action", user, ticket, detail=f"{change.action.id} {change.from_stage}→{change.to_stage}")
+    return Ticket.get_by_id(ticket.id), event
+
+
+def _event_data(change, target):
+    data = dict(change.event_data)
+    if "unit" in data:
+        data["unit"] = Unit.get_by_id(data["unit"]).name
+    if target is not None:
+        data["target"] = target.code
+    return data
+
+
+def _stale_message(ticket):
+    wf = workflow_of(ticket)
+    stage = wf.stages.get(ticket.stage)
+    return (f"工单 {ticket.code} 刚刚已被他人处理，现在处于“{stage.title if stage else ticket.stage}”环节。"
+            "您填写的内容没有保存，请刷新后再看是否还需要操作。")
+
+
+def _unit_id(value):
+    unit = Unit.get_or_none(Unit.id == int(value)) if str(value).isdigit() else None
+    if unit is None or not unit.active:
+        raise engine.InvalidInput({"unit": "请选择一个在用的单位。"})
+    return unit.id
+
+
+def _merge_target(ticket, code):
+    target = Ticket.get_or_none(Ticket.code == str(code).strip())
+    if target is None:
+        raise engine.InvalidInput({"target": f"没有编号为 {code} 的工单。"})
+    if target.id == ticket.id or target.status != "open":
+        raise engine.InvalidInput({"target": "只能合并到另一个在办的工单。"})
+    return target
+
+
+def follow_merges(ticket):
+    """The ticket a merged one now lives in (the citizen's query code keeps answering)."""
+    seen = set()
+    while ticket.merged_into_id and ticket.id not in seen:
+        seen.add(ticket.id)
+        ticket = Ticket.get_by_id(ticket.merged_into_id)
+    return ticket
+
+
+# --- the deadline sweep -----------------------------------------------------------------------
+def _notify(ticket, role, kind, message, at):
+    unit = ticket.handling_unit_id if role in UNIT_BOUND else None
+    Notification.create(role=role, unit=unit, ticket=ticket, kind=kind, message=message, created_at=at)
+
+
+def sweep(at=None, batch=500):
+    """Send the reminders and cards that have come due; idempotent (each level once per stage)."""
+    at = at or now()
+    calendar = workdays.current()
+    counts = {"remind": 0, "yellow": 0, "red": 0}
+    while True:
+        due = list(Ticket.select(Ticket.id).where(Ticket.next_alert_at <= at, Ticket.status == "open")
+                   .order_by(Ticket.next_alert_at).limit(batch).tuples())
+        if not due:
+            return counts
+        for (ticket_id,) in due:
+            with db.atomic():
+                ticket = Ticket.get_by_id(ticket_id)
+                if ticket.next_alert_at is None or ticket.next_alert_at > at or ticket.due_at is None:
+                    continue
+                wf = workflow_of(ticket)
+                reached, upcoming = engine.sweep_step(wf, calendar, ticket.due_at, ticket.alert_level, at)
+                level = max(reached, default=ticket.alert_level)
+                updated = (Ticket.update(alert_level=level, next_alert_at=upcoming,
+                                         supervised=Ticket.supervised | (level >= 2))
+                           .where(Ticket.id == ticket.id, Ticket.revision == ticket.revision,
+                                  Ticket.alert_level == ticket.alert_level).execute())
+                if not updated:
+                    continue  # an officer acted meanwhile; the next sweep looks again
+                stage = wf.stages[ticket.stage]
+                for lvl in reached:
+                    kind = ALERT_KINDS[lvl]
+                    roles = wf.escalation.notify.get(kind, ("stage_role",))
+                    for role in dict.fromkeys(stage.role if r == "stage_role" else r for r in roles):
+                        _notify(ticket, role, kind,
+                                f"{ticket.code}“{ticket.title}”在“{stage.title}”环节{ALERT_TEXT[lvl]}，"
+                                f"时限 {ticket.due_at:%Y-%m-%d %H:%M}。", at)
+                    TicketEvent.create(ticket=ticket, action=f"alert_{kind}", title=ALERT_TEXT[lvl],
+                                       from_stage=ticket.stage, to_stage=ticket.stage, created_at=at,
+                                       comment="系统自动催办")
+                    counts[kind] += 1
+
+
+# --- lists ----------------------------------------------------------------------------------
+def waiting_stages(role):
+    """[(workflow, version, [stage ids])] whose stage, or pending extension, waits for `role`."""
+    from models import WorkflowVersion
+    result = []
+    for key, version in WorkflowVersion.select(WorkflowVersion.key, WorkflowVersion.version).tuples():
+        wf = store.workflow(key, version)
+        stages = [s.id for s in wf.stages.values() if not s.final and s.role == role]
+        approvals = [s.id for s in wf.stages.values() if not s.final and s.extension_approver == role]
+        if stages or approvals:
+            result.append((key, version, stages, approvals))
+    return result
+
+
+def todo(user):
+    """Open tickets waiting for this officer's role (and unit), overdue first."""
+    conditions = None
+    for key, version, stages, approvals in waiting_stages(user.role):
+        cond = (Ticket.workflow == key) & (Ticket.workflow_version == version)
+        parts = []
+        if stages:
+            parts.append(Ticket.stage.in_(stages))
+        if approvals:
+            parts.append(Ticket.stage.in_(approvals) & Ticket.extension_requested.is_null(False))
+        part = parts[0] if len(parts) == 1 else (parts[0] | parts[1])
+        conditions = (cond & part) if conditions is None else conditions | (cond & part)
+    if conditions is None:
+        return Ticket.select().where(False)
+    query = Ticket.select().where(Ticket.status == "open", conditions)
+    if user.role in UNIT_BOUND:
+        query = query.where(Ticket.handling_unit.in_(Unit.subtree_ids(user.unit_id) if user.unit_id else []))
+    return query.order_by(Case(None, ((Ticket.due_at.is_null(), 1),), 0), Ticket.due_at, Ticket.id)
+
+
+def workdays_left(ticket, at=None):
+    """Working days until the deadline (negative when overdue), or None without one."""
+    if ticket.due_at is None:
+        return None
+    at = at or now()
+    calendar = workdays.current()
+    if ticket.due_at >= at:
+        return calendar.workdays_between(at.date(), ticket.due_at.date())
+    return -calendar.workdays_between(ticket.due_at.date(), at.date())
+
+
+def supervision_list():
+    return Ticket.select().where(Ticket.supervised, Ticket.status == "open").order_by(Ticket.due_at)
+
+
+def init_app(app):
+    """At start: the calendar seeded, workflows.yaml imported if it changed (or start refused)."""
+    from app.db import ConfigError
+    from app.workflow.errors import WorkflowFileError
+    from models import CalendarDay
+    with db.connection_context():
+        if not CalendarDay.select().exists():
+            workdays.seed_from_library()
+    try:
+        store.import_disk_file(app.config["WORKFLOWS_PATH"])
+    except WorkflowFileError as exc:
+        raise ConfigError("办理流程文件有错误，系统没有启动（原来的流程仍保存在数据库里）。请按下面的提示改正 "
+                          f"{app.config['WORKFLOWS_PATH']} 后再启动，或运行 flask check-workflows 检查：\n{exc}")
+

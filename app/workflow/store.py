@@ -1,0 +1,116 @@
+"""Accepted procedures, stored immutably: each workflow version once, each file text once.
+
+The active procedure is the last accepted file. workflows.yaml on disk is imported when its text
+changes (the office may edit the file and restart); the rule editor saves through `accept` too.
+A ticket keeps the version it started on: `workflow(key, version)` rebuilds any stored version.
+"""
+import hashlib
+import json
+import threading
+
+from app.workflow.errors import Problem, WorkflowFileError
+from app.workflow.schema import from_canonical, load_text
+from models import SystemSetting, Unit, WorkflowFile, WorkflowVersion, db, now
+
+ACTIVE_KEY = "active_workflows"      # {"problem": 1, ...} of the last accepted file
+DISK_SHA_KEY = "workflows_file_sha"  # the last text imported from disk
+
+_versions = {}  # (key, version) -> Workflow; versions never change, so this never goes stale
+_rules = {}     # file sha -> auto_open rules
+_lock = threading.Lock()
+
+
+def sha256(text):
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def unit_codes():
+    return {code for (code,) in Unit.select(Unit.code).tuples()}
+
+
+def validate(text, source="workflows.yaml"):
+    """Definitions of a text, or WorkflowFileError: shape, references and version rules."""
+    definitions = load_text(text, source=source, unit_codes=unit_codes())
+    problems = []
+    for key, wf in definitions.workflows.items():
+        stored = WorkflowVersion.get_or_none(WorkflowVersion.key == key, WorkflowVersion.version == wf.version)
+        if stored is not None and stored.sha256 != sha256(wf.canonical()):
+            latest = WorkflowVersion.select(WorkflowVersion.version).where(WorkflowVersion.key == key) \
+                .order_by(WorkflowVersion.version.desc()).scalar()
+            problems.append(Problem(source, 1, 1, ("workflows", key, "version"),
+                                    f"流程 \"{key}\" 第 {wf.version} 版已经保存过，内容和现在不同："
+                                    f"改了流程就要把 version 改为 {latest + 1}（在办工单仍按原版本办理）"))
+    if problems:
+        raise WorkflowFileError(problems)
+    return definitions
+
+
+def accept(text, origin="editor", user=None, source="workflows.yaml"):
+    """Validate and store a new text of the procedures; returns its Definitions."""
+    with db.atomic():
+        definitions = validate(text, source)
+        for key, wf in definitions.workflows.items():
+            digest = sha256(wf.canonical())
+            if not WorkflowVersion.select().where(WorkflowVersion.key == key,
+                                                  WorkflowVersion.version == wf.version).exists():
+                WorkflowVersion.create(key=key, version=wf.version, title=wf.title, note=wf.note,
+                                       effective=wf.effective, canonical=wf.canonical(), sha256=digest,
+                                       created_by=user, created_at=now())
+        digest = sha256(text)
+        latest = WorkflowFile.select().order_by(WorkflowFile.id.desc()).first()
+        if latest is None or latest.sha256 != digest:
+            WorkflowFile.create(text=text, sha256=digest, origin=origin, created_by=user, created_at=now())
+        SystemSetting.write(ACTIVE_KEY, json.dumps({k: w.version for k, w in definitions.workflows.items()}))
+        if origin == "file":
+            SystemSetting.write(DISK_SHA_KEY, digest)
+    return definitions
+
+
+def import_disk_file(path):
+    """At start: take workflows.yaml if its text changed since the last import."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    with db.connection_context():
+        if SystemSetting.read(DISK_SHA_KEY) == sha256(text) and SystemSetting.read(ACTIVE_KEY):
+            return False
+        accept(text, origin="file", source=str(path).rsplit("/", 1)[-1].rsplit("\\", 1)[-1])
+        return True
+
+
+def active_versions():
+    return json.loads(SystemSetting.read(ACTIVE_KEY, "{}"))
+
+
+def workflow(key, version=None):
+    """A stored workflow version (the active one when no version is given)."""
+    if version is None:
+        version = active_versions().get(key)
+        if version is None:
+            raise KeyError(f"没有名为 {key} 的流程")
+    with _lock:
+        cached = _versions.get((key, version))
+    if cached is not None:
+        return cached
+    row = WorkflowVersion.get(WorkflowVersion.key == key, WorkflowVersion.version == version)
+    wf = from_canonical(key, row.canonical)
+    with _lock:
+        _versions[(key, version)] = wf
+    return wf
+
+
+def latest_file():
+    return WorkflowFile.select().order_by(WorkflowFile.id.desc()).first()
+
+
+def auto_open_rules():
+    """The auto_open rules of the active file."""
+    latest = latest_file()
+    if latest is None:
+        return ()
+    with _lock:
+        cached = _rules.get(latest.sha256)
+    if cached is None:
+        cached = load_text(latest.text).auto_open
+        with _lock:
+            _rules[latest.sha256] = cached
+    return cached

@@ -6,6 +6,7 @@ import re
 import pytest
 
 from app import create_app
+from app import workdays
 from app.db import bind
 from models import ALL_MODELS, Unit, User, Window, Staff, db
 
@@ -31,6 +32,7 @@ def app(tmp_path):
     url = _database_url(tmp_path)
     if url.startswith("postgres"):
         _drop_everything(url)
+    workdays.invalidate()  # the calendar cache outlives a test's database
     app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"),
                       "DATABASE_URL": url, "DATABASE_POOL_SIZE": 4})
     from seed.loader import load_reasons

@@ -103,8 +103,8 @@ class Workflow:
     data: dict = field(default_factory=dict, compare=False, repr=False)
 
     def canonical(self):
-        """The definition as stable JSON: what a version's hash is taken of."""
-        return json.dumps(self.data, ensure_ascii=False, sort_keys=True, default=str)
+        """The definition as JSON, in the file's order (the order actions are offered in)."""
+        return json.dumps(self.data, ensure_ascii=False, default=str)
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,34 @@ def sweep_command():
     click.echo(f"提醒 {counts['remind']} 件，黄牌 {counts['yellow']} 件，红牌 {counts['red']} 件。")
 
 
+@click.command("move-tickets")
+@click.argument("workflow")
+@click.option("--to", "version", type=int, required=True, help="目标版本号")
+@click.option("--map", "mappings", multiple=True, help="环节改名：旧环节=新环节，可写多次")
+@click.option("--apply", is_flag=True, help="真正执行；不加时只预演并报告")
+@with_appcontext
+def move_tickets(workflow, version, mappings, apply):
+    """把在办工单改按流程的另一版本办理（默认只预演）/ Move open tickets to another version."""
+    from app.tickets import move_to_version
+    stage_map = {}
+    for item in mappings:
+        old, sep, new = item.partition("=")
+        if not sep:
+            raise click.ClickException(f"--map 应当写成 旧环节=新环节，而这里是 {item}")
+        stage_map[old.strip()] = new.strip()
+    with db.connection_context():
+        try:
+            report, problems = move_to_version(workflow, version, stage_map, apply=apply)
+        except Exception as exc:  # an unknown workflow or version: say which
+            raise click.ClickException(f"无法移动：{exc}")
+    for line in report:
+        click.echo(line)
+    if problems:
+        raise click.ClickException(f"{problems} 件工单无法移动，全部未执行。")
+    click.echo(("已移动" if apply else "预演：可以移动") + f" {len(report)} 件工单。" + ("" if apply else "加 --apply 执行。"))
+
+
 def init_app(app):
-    for command in (create_user, seed_command, upgrade_db, backup, check_workflows, sweep_command):
+    for command in (create_user, seed_command, upgrade_db, backup, check_workflows, sweep_command,
+                    move_tickets):
         app.cli.add_command(command)

@@ -268,3 +268,37 @@ def init_app(app):
         raise ConfigError("办理流程文件有错误，系统没有启动（原来的流程仍保存在数据库里）。请按下面的提示改正 "
                           f"{app.config['WORKFLOWS_PATH']} 后再启动，或运行 flask check-workflows 检查：\n{exc}")
 
+
+
+def move_to_version(key, version, stage_map=None, apply=False, user=None, at=None):
+    """Move the open tickets of a workflow to another stored version.
+
+    `stage_map` renames stages that the new version no longer has. Returns the report, one line
+    per ticket; nothing is written unless `apply` and every ticket can move.
+    """
+    at, stage_map = at or now(), dict(stage_map or {})
+    target = store.workflow(key, version)
+    report, moves = [], []
+    for ticket in Ticket.select().where(Ticket.workflow == key, Ticket.status == "open",
+                                        Ticket.workflow_version != version).order_by(Ticket.id):
+        new_stage = stage_map.get(ticket.stage, ticket.stage)
+        if new_stage not in target.stages:
+            report.append(f"{ticket.code}：环节“{ticket.stage}”在第 {version} 版中不存在，请用 --map {ticket.stage}=新环节 指定")
+            continue
+        if target.stages[new_stage].final:
+            report.append(f"{ticket.code}：不能直接移到办结环节“{new_stage}”")
+            continue
+        report.append(f"{ticket.code}：第 {ticket.workflow_version} 版 {ticket.stage} → 第 {version} 版 {new_stage}")
+        moves.append((ticket, new_stage))
+    problems = len(report) - len(moves)
+    if apply and not problems:
+        with db.atomic():
+            for ticket, new_stage in moves:
+                changed = (Ticket.update(workflow_version=version, stage=new_stage, revision=ticket.revision + 1)
+                           .where(Ticket.id == ticket.id, Ticket.revision == ticket.revision).execute())
+                if changed != 1:
+                    raise StaleTicket(_stale_message(Ticket.get_by_id(ticket.id)))
+                TicketEvent.create(ticket=ticket, actor=user, role=user.role if user else "", action="version_move",
+                                   title="改按新版流程办理", from_stage=ticket.stage, to_stage=new_stage,
+                                   created_at=at, comment=f"第 {ticket.workflow_version} 版 → 第 {version} 版")
+    return report, problems

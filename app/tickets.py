@@ -302,3 +302,43 @@ def move_to_version(key, version, stage_map=None, apply=False, user=None, at=Non
                                    title="改按新版流程办理", from_stage=ticket.stage, to_stage=new_stage,
                                    created_at=at, comment=f"第 {ticket.workflow_version} 版 → 第 {version} 版")
     return report, problems
+
+
+def workflow_for_evaluation(evaluation, reason_titles):
+    """The workflow the auto_open rules give this evaluation, or None."""
+    for rule in store.auto_open_rules():
+        if rule.matches(evaluation.level, reason_titles, evaluation.channel):
+            return rule.workflow
+    return None
+
+
+def open_for_evaluation(evaluation, actor_user=None, at=None):
+    """Open the ticket an evaluation calls for (once), per the auto_open rules."""
+    from models import EvaluationReason, Reason
+    if Ticket.select().where(Ticket.evaluation == evaluation).exists():
+        return None
+    titles = [title for (title,) in Reason.select(Reason.title).join(EvaluationReason)
+              .where(EvaluationReason.evaluation == evaluation).tuples()]
+    key = workflow_for_evaluation(evaluation, titles)
+    if key is None:
+        return None
+    what = evaluation.window.name if evaluation.window_id else evaluation.unit.name
+    title = f"{what}：{'、'.join(titles) or '不满意评价'}"
+    return open_ticket(key, title=title[:200], content=evaluation.comment or "（评价未留言）",
+                       source=evaluation.channel, actor_user=actor_user, at=at, unit=evaluation.unit_id,
+                       window=evaluation.window_id, staff=evaluation.staff_id, evaluation=evaluation.id,
+                       contact=evaluation.contact_id)
+
+
+def open_for_message(message, actor_user=None, at=None):
+    """Accept a 留言 as a ticket in the message workflow (once)."""
+    from models import Message
+    existing = Ticket.get_or_none(Ticket.message == message)
+    if existing is not None:
+        return existing
+    with db.atomic():
+        ticket = open_ticket("message", title=message.content[:30], content=message.content,
+                             source=message.channel, actor_user=actor_user, at=at, unit=message.unit_id,
+                             handling_unit=message.unit_id, message=message.id, contact=message.contact_id)
+        Message.update(status="accepted").where(Message.id == message.id).execute()
+    return ticket

@@ -62,7 +62,7 @@ def test_handler_sees_tickets_it_must_handle_without_the_complainant(client, log
     page = client.get("/admin/ticket/").get_data(as_text=True)
     assert "本单位承办的问题" in page and "别的单位承办的问题" not in page
     ticket = Ticket.get(Ticket.code == "T-1")
-    details = client.get(f"/admin/ticket/details/?id={ticket.id}").get_data(as_text=True)
+    details = client.get(f"/admin/ticket/details/?id={ticket.id}", follow_redirects=True).get_data(as_text=True)
     assert "吃拿卡要" in details
     export = client.get("/admin/ticket/export/csv/").get_data(as_text=True)
     for seen in (page, details, export):

@@ -1,11 +1,14 @@
 """Admin and public views; `init_app` builds a new Admin for each app."""
 from flask_admin import Admin
+from flask_admin.menu import MenuLink
+from flask_login import current_user
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
 from models import AuditLog, Evaluation, Message, Reason, Staff, Ticket, Unit, User, Window
 from views import auth, errors
 from views.evaluations import EvaluationAdmin
+from views.handling import HandlingView, NotificationView, SupervisionView, TodoView
 from views.home import HomeView
 from views.org import ReasonAdmin, StaffAdmin, UnitAdmin, UnitTreeView, WindowAdmin
 from views.tickets import MessageAdmin, TicketAdmin
@@ -16,12 +19,25 @@ FEEDBACK = _l("Feedback")
 SYSTEM = _l("System")
 
 
+class OfficeLink(MenuLink):
+    """A menu link only the conduct office sees."""
+
+    def is_accessible(self):
+        return current_user.is_authenticated and current_user.role == "office"
+
+
 def init_admin(app):
     # translations_path adds our supplement to Flask-Admin's own catalogue.
     admin = Admin(app, name=_l("Zhitongche"), url="/admin",
                   translations_path=app.config["BABEL_TRANSLATION_DIRECTORIES"],
                   index_view=HomeView(name=_l("Home"), url="/admin"),
                   theme=Bootstrap4Theme(base_template="admin/zt_base.html", fluid=True))
+    admin.add_view(TodoView(name=_l("My to-do"), endpoint="todo", url="todo"))
+    admin.add_view(SupervisionView(name=_l("Supervision list"), endpoint="supervision", url="supervision",
+                                   category=FEEDBACK))
+    admin.add_view(NotificationView(name=_l("Notifications"), endpoint="notifications", url="notifications"))
+    admin.add_view(HandlingView(name=_l("Ticket"), endpoint="handle", url="handle"))
+    admin.add_link(OfficeLink(name=_l("Register a problem"), url="/admin/handle/new/", category=FEEDBACK))
     admin.add_view(UnitTreeView(name=_l("Unit tree"), endpoint="unit_tree", url="unit-tree", category=ORG))
     admin.add_view(UnitAdmin(Unit, name=_l("Units"), category=ORG))
     admin.add_view(WindowAdmin(Window, name=_l("Windows"), category=ORG))

@@ -1,7 +1,11 @@
 """Citizens' evaluations: read-only grid with filters, search and Excel export."""
 from collections import defaultdict
 
+from flask import abort, flash
+from flask_admin.actions import action
 from flask_admin.contrib.peewee.filters import FilterEqual
+from flask_babel import gettext
+from flask_login import current_user
 from flask_babel import lazy_gettext as _l
 from peewee import JOIN
 
@@ -41,6 +45,19 @@ class EvaluationAdmin(OrgModelView):
     column_formatters = {"reasons": lambda v, c, m, n: "、".join(getattr(m, "reason_titles", ()))}
     column_formatters_export = column_formatters
     column_details_list = column_list
+
+    @action("open_ticket", _l("Open a ticket"), _l("Open a ticket for each selected evaluation, as the rules say?"))
+    def action_open_ticket(self, ids):
+        from app.tickets import open_for_evaluation
+        if current_user.role != OFFICE:
+            abort(403)
+        opened = [t for t in (open_for_evaluation(e, current_user)
+                              for e in self.get_query().where(Evaluation.id.in_(ids))) if t]
+        flash(gettext("%(n)d tickets opened: %(codes)s", n=len(opened),
+                      codes="、".join(t.code for t in opened) or "—"), "success")
+
+    def is_action_allowed(self, name):
+        return current_user.role == OFFICE and super().is_action_allowed(name)
 
     def base_query(self):
         return (Evaluation.select(Evaluation, Unit, Window, Staff)

@@ -1,11 +1,20 @@
-"""Messages from the board and the tickets they become (list only until the workflow lands)."""
-from flask_admin.contrib.peewee.filters import FilterEqual
+"""Messages from the board and the tickets they become."""
+import datetime
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_admin.actions import action
+from flask_babel import gettext
+from flask_login import current_user
+from flask_admin.contrib.peewee.filters import BasePeeweeFilter, FilterEqual
 from flask_babel import lazy_gettext as _l
 from peewee import JOIN
 
 from app.roles import AUDITOR, HANDLER, INSPECTOR, LEADER, OFFICE
 from models import (CHANNELS, CLOSING_KINDS, MESSAGE_KINDS, MESSAGE_STATUSES, TICKET_STATUSES,
                     Contact, Message, Ticket, Unit, mask_phone)
+from views.base import request_options
+from views.handling import stage_title, ticket_link, warning_badge
 from views.org import OrgModelView, unit_options
 
 COMMISSION_READERS = frozenset({OFFICE, LEADER, INSPECTOR, AUDITOR})
@@ -41,6 +50,18 @@ class MessageAdmin(OrgModelView):
     column_formatters_export = column_formatters
     form_columns = ("status", "reply")
 
+    @action("accept", _l("Accept as problem"), _l("Open a ticket for each selected message?"))
+    def action_accept(self, ids):
+        from app.tickets import open_for_message
+        if current_user.role != OFFICE:
+            abort(403)
+        opened = [open_for_message(m, current_user) for m in self.get_query().where(Message.id.in_(ids))]
+        flash(gettext("%(n)d tickets opened: %(codes)s", n=len(opened),
+                      codes="、".join(t.code for t in opened)), "success")
+
+    def is_action_allowed(self, name):
+        return current_user.role == OFFICE and super().is_action_allowed(name)
+
     def base_query(self):
         return (Message.select(Message, Unit, Contact)
                 .join(Unit, JOIN.LEFT_OUTER)
@@ -50,6 +71,33 @@ class MessageAdmin(OrgModelView):
 HandlingUnit = Unit.alias()
 
 
+@request_options
+def workflow_options():
+    from app.workflow import store
+    return [(key, store.workflow(key).title) for key in store.active_versions()]
+
+
+@request_options
+def stage_options():
+    from app.workflow import store
+    seen = {}
+    for key in store.active_versions():
+        for stage in store.workflow(key).stages.values():
+            seen.setdefault(stage.id, stage.title)
+    return sorted(seen.items())
+
+
+class FilterOverdue(BasePeeweeFilter):
+    """Open tickets past their stage deadline (or not)."""
+
+    def apply(self, query, value):
+        late = (Ticket.status == "open") & (Ticket.due_at < datetime.datetime.now())
+        return query.where(late if value == "1" else ~late)
+
+    def operation(self):
+        return _l("is")
+
+
 class TicketAdmin(OrgModelView):
     read_roles = COMMISSION_READERS | {HANDLER}
     edit_roles = frozenset()  # tickets move only through the workflow engine
@@ -57,13 +105,17 @@ class TicketAdmin(OrgModelView):
     # A handling unit sees the tickets it must handle, never who reported them.
     unit_field = Ticket.handling_unit
     prejoined = (Unit,)
-    # The stage column arrives with the workflow engine, which knows the stage titles.
-    column_list = ("code", "created_at", "source", "unit", "title", "handling_unit",
-                   "status", "deadline", "closing_kind", "closed_at")
+    column_list = ("code", "created_at", "source", "unit", "title", "handling_unit", "stage",
+                   "status", "deadline", "alert_level", "closing_kind", "closed_at")
     column_default_sort = ("created_at", True)
-    column_sortable_list = ("code", "created_at", "source", "status", "deadline", "closed_at")
+    column_sortable_list = ("code", "created_at", "source", "status", "deadline", "closed_at", "alert_level")
     column_searchable_list = ("code", "title", "content")
+    column_formatters = {"code": ticket_link, "stage": stage_title, "alert_level": warning_badge}
+    column_formatters_export = {"stage": stage_title}
     column_filters = (
+        FilterEqual(Ticket.workflow, _l("Workflow"), options=workflow_options),
+        FilterEqual(Ticket.stage, _l("Stage"), options=stage_options),
+        FilterOverdue(Ticket.due_at, _l("Overdue"), options=[("1", _l("Yes")), ("0", _l("No"))]),
         FilterEqual(Ticket.unit, _l("Unit concerned"), options=unit_options),
         FilterEqual(Ticket.handling_unit, _l("Handling unit"), options=unit_options),
         FilterEqual(Ticket.source, _l("Source"), options=[(k, v) for k, v in CHANNELS]),
@@ -71,8 +123,14 @@ class TicketAdmin(OrgModelView):
         FilterEqual(Ticket.closing_kind, _l("Closing kind"), options=[(k, v) for k, v in CLOSING_KINDS]),
         "created_at", "deadline",
     )
-    column_details_list = ("code", "created_at", "source", "unit", "title", "content", "handling_unit",
-                           "status", "deadline", "result", "closing_kind", "outcome", "closed_at")
+
+    @expose("/details/")
+    def details_view(self):
+        # The ticket page (facts, timeline, actions) replaces Flask-Admin's details.
+        ticket = self.get_one(request.args.get("id", ""))
+        if ticket is None:
+            return redirect(url_for(".index_view"))
+        return redirect(url_for("handle.show", ticket_id=ticket.id))
 
     def base_query(self):
         return (Ticket.select(Ticket, Unit, HandlingUnit)

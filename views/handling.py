@@ -1,0 +1,362 @@
+"""Ticket handling screens: 我的待办, the ticket page with one form per allowed action, 督办, 通知."""
+import json
+
+from flask import abort, flash, redirect, request, send_file, url_for
+from flask_admin import expose
+from flask_babel import gettext as _
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from markupsafe import Markup
+from peewee import JOIN
+from wtforms import (FileField, HiddenField, IntegerField, RadioField, SelectField, StringField,
+                     TextAreaField)
+from wtforms.validators import Optional
+
+from app import attachments, tickets
+from app.roles import (AUDITOR, BUREAU, COMMISSION, HANDLER, INSPECTOR, LEADER, OFFICE, UNIT_BOUND,
+                       role_label)
+from app.workflow.engine import FIELD_TITLES, GRADE_TITLES, InvalidInput
+from app.workflow.errors import ActionRefused, StaleTicket
+from models import (CHANNELS, Attachment, Notification, Ticket, TicketEvent, Unit, User, mask_phone, now)
+from views.base import SecureBaseView, own_unit_ids
+from views.errors import render_error
+
+TICKET_READERS = COMMISSION | {AUDITOR, HANDLER}
+# Suggestions offered when classifying (分类处置); any text is accepted.
+CLASSIFICATIONS = ("作风问题", "办事效率", "服务态度", "吃拿卡要", "故意刁难", "政策咨询", "营商环境",
+                   "民生诉求", "其他")
+
+
+def may_view(ticket, user):
+    """Commission and auditor see every ticket; a handler only those its unit handles."""
+    if user.role in COMMISSION or user.role == AUDITOR:
+        return True
+    if user.role in UNIT_BOUND:
+        return ticket.handling_unit_id is not None and ticket.handling_unit_id in own_unit_ids()
+    return False
+
+
+def sees_complainant(user):
+    return user.role in COMMISSION
+
+
+def unit_choices():
+    from views.org import units_hall_first
+    return [("", "—")] + [(str(u.id), u.name) for u in units_hall_first().where(Unit.active)]
+
+
+def action_form(action, ticket, wf, formdata=None):
+    """A form with exactly the fields this action's rule requires."""
+    class ActionForm(FlaskForm):
+        revision = HiddenField()
+
+    require = set(action.require)
+    if "classification" in require:
+        ActionForm.classification = StringField(FIELD_TITLES["classification"], validators=[Optional()])
+    if "unit" in require:
+        ActionForm.unit = SelectField(FIELD_TITLES["unit"], choices=unit_choices(), validators=[Optional()])
+    if "days" in require:
+        ActionForm.days = IntegerField(FIELD_TITLES["days"], validators=[Optional()])
+    if "target" in require:
+        ActionForm.target = StringField(FIELD_TITLES["target"], validators=[Optional()])
+    if "grade" in require:
+        ActionForm.grade = RadioField(FIELD_TITLES["grade"], choices=list(GRADE_TITLES.items()),
+                                      validators=[Optional()])
+    if "result" in require:
+        ActionForm.result = TextAreaField(FIELD_TITLES["result"], validators=[Optional()])
+    if "comment" in require:
+        ActionForm.comment = TextAreaField(FIELD_TITLES["comment"], validators=[Optional()])
+    if "attachment" in require or action.effect in ("", "transfer", "return", "grade"):
+        ActionForm.attachment = FileField(FIELD_TITLES["attachment"])
+    form = ActionForm(formdata=formdata, prefix=action.id)
+    if formdata is None:
+        form.revision.data = str(ticket.revision)
+        if "result" in require and ticket.result:
+            form.result.data = ticket.result
+    return form
+
+
+def reply_templates(wf, ticket):
+    """The workflow's reply templates with this ticket's facts filled in."""
+    values = {"result": ticket.result or "（办理结果）", "code": ticket.code,
+              "unit": ticket.handling_unit.name if ticket.handling_unit_id else ""}
+    filled = []
+    for title, text in wf.templates:
+        try:
+            filled.append((title, text.format(**values)))
+        except (KeyError, IndexError, ValueError):
+            filled.append((title, text))
+    return filled
+
+
+def timeline(ticket, wf):
+    stage_title = lambda sid: wf.stages[sid].title if sid in wf.stages else sid
+    files = {}
+    for a in Attachment.select().where(Attachment.ticket == ticket):
+        files.setdefault(a.event_id, []).append(a)
+    rows = []
+    events = (TicketEvent.select(TicketEvent, User)
+              .join(User, JOIN.LEFT_OUTER, on=(TicketEvent.actor == User.id))
+              .where(TicketEvent.ticket == ticket).order_by(TicketEvent.created_at, TicketEvent.id))
+    for e in events:
+        data = json.loads(e.data) if e.data else {}
+        details = []
+        for key, value in data.items():
+            if key in ("comment", "result"):
+                continue
+            shown = GRADE_TITLES.get(value, value) if key == "grade" else value
+            details.append((FIELD_TITLES.get(key, key), shown))
+        rows.append({"event": e, "actor": e.actor.full_name or e.actor.username if e.actor_id else "系统",
+                     "role": role_label(e.role) if e.role else "", "from": stage_title(e.from_stage),
+                     "to": stage_title(e.to_stage), "details": details, "files": files.get(e.id, [])})
+    return rows
+
+
+class NewTicketForm(FlaskForm):
+    """What the hotline officer or the office records when a problem arrives by phone or visit."""
+    workflow = SelectField("办理流程")
+    source = SelectField("来源", choices=[])
+    title = StringField("问题摘要")
+    content = TextAreaField("反映内容")
+    unit = SelectField("被反映单位", choices=[])
+    name = StringField("反映人姓名（可不填）", validators=[Optional()])
+    phone = StringField("联系电话（可不填）", validators=[Optional()])
+
+    def check(self):
+        errors = {}
+        if not (self.title.data or "").strip():
+            errors["title"] = "请填写问题摘要。"
+        elif len(self.title.data) > 200:
+            errors["title"] = "问题摘要最多 200 字。"
+        if not (self.content.data or "").strip():
+            errors["content"] = "请填写反映内容。"
+        phone = (self.phone.data or "").strip()
+        if phone and not (phone.isdigit() and 7 <= len(phone) <= 12):
+            errors["phone"] = "电话应当是 7 到 12 位数字。"
+        for name, message in errors.items():
+            getattr(self, name).errors = [message]
+        return not errors
+
+
+class HandlingView(SecureBaseView):
+    """The ticket page: facts, timeline, deadline, and the actions this officer may take."""
+    read_roles = TICKET_READERS
+
+    def is_visible(self):
+        return False  # reached from lists and 待办, not the menu
+
+    def load(self, ticket_id):
+        ticket = Ticket.get_or_none(Ticket.id == ticket_id)
+        if ticket is None or not may_view(ticket, current_user):
+            abort(404)  # never confirm that another unit's ticket exists
+        return ticket
+
+    def page(self, ticket, forms=None, status=200, open_action=None):
+        wf = tickets.workflow_of(ticket)
+        allowed = tickets.available(ticket, current_user)
+        forms = forms or {}
+        for action in allowed:
+            forms.setdefault(action.id, action_form(action, ticket, wf))
+        stage = wf.stages.get(ticket.stage)
+        contact = ticket.contact if ticket.contact_id and sees_complainant(current_user) else None
+        return self.render(
+            "admin/ticket.html", ticket=ticket, wf=wf, stage=stage, allowed=allowed, forms=forms,
+            timeline=timeline(ticket, wf), days_left=tickets.workdays_left(ticket),
+            contact=contact, mask_phone=mask_phone, templates=reply_templates(wf, ticket),
+            classifications=CLASSIFICATIONS, channels=dict(CHANNELS), open_action=open_action,
+            merged_into=Ticket.get_or_none(Ticket.id == ticket.merged_into_id) if ticket.merged_into_id else None,
+            attachments=list(Attachment.select().where(Attachment.ticket == ticket)),
+            extension_approver=role_label(stage.extension_approver) if stage and stage.extension_approver else ""
+        ), status
+
+    @expose("/")
+    def index(self):
+        return redirect(url_for("ticket.index_view"))
+
+    @expose("/new/", methods=("GET", "POST"))
+    def new(self):
+        from app.workflow import store
+        from models import Contact
+        if current_user.role != OFFICE:
+            abort(403)
+        form = NewTicketForm()
+        form.workflow.choices = [(k, store.workflow(k).title) for k in store.active_versions()
+                                 if k not in ("appeal", "evaluation")]
+        form.source.choices = [(k, str(v)) for k, v in CHANNELS if k != "kiosk"]
+        form.unit.choices = unit_choices()
+        if request.method == "POST" and form.validate() and form.check():
+            contact = None
+            if (form.name.data or "").strip() or (form.phone.data or "").strip():
+                contact = Contact.create(name=(form.name.data or "").strip(), phone=(form.phone.data or "").strip())
+            ticket = tickets.open_ticket(form.workflow.data, title=form.title.data.strip(),
+                                         content=form.content.data.strip(), source=form.source.data,
+                                         actor_user=current_user, unit=int(form.unit.data) if form.unit.data else None,
+                                         contact=contact)
+            flash(f"已登记 {ticket.code}。", "success")
+            return redirect(url_for(".show", ticket_id=ticket.id))
+        status = 422 if request.method == "POST" else 200
+        return self.render("admin/ticket_new.html", form=form), status
+
+    @expose("/<int:ticket_id>/")
+    def show(self, ticket_id):
+        return self.page(self.load(ticket_id))
+
+    @expose("/<int:ticket_id>/act/<action_id>", methods=("POST",))
+    def act(self, ticket_id, action_id):
+        ticket = self.load(ticket_id)
+        wf = tickets.workflow_of(ticket)
+        action = next((a for a in tickets.available(ticket, current_user) if a.id == action_id), None)
+        if action is None:
+            # Not allowed now: say why (wrong role or unit: 403; the ticket moved on: 409).
+            try:
+                from app.workflow import engine
+                engine.find_action(wf, tickets.state_of(ticket, wf), tickets.actor_for(current_user), action_id)
+            except ActionRefused as refused:
+                return render_error(refused.status if refused.status in (403, 404, 409) else 403, str(refused))
+            abort(403)
+        form = action_form(action, ticket, wf, formdata=request.form)
+        if not form.validate():
+            return self.page(ticket, {action.id: form}, 400, open_action=action.id)
+        data = {name: getattr(form, name).data for name in action.require if hasattr(form, name)}
+        uploads = []
+        file = request.files.get(f"{action.id}-attachment")
+        try:
+            if file and file.filename:
+                uploads.append(attachments.check_upload(file))
+            revision = int(form.revision.data) if str(form.revision.data).isdigit() else None
+            ticket, _event = tickets.act(ticket.id, current_user, action.id, data, at=now(),
+                                         expected_revision=revision, attachments=uploads)
+        except InvalidInput as invalid:
+            for name, message in invalid.errors.items():
+                field = getattr(form, name, None)
+                if field is not None:
+                    field.errors = list(field.errors) + [message]
+                else:
+                    flash(message, "error")
+            return self.page(Ticket.get_by_id(ticket.id), {action.id: form}, 422, open_action=action.id)
+        except attachments.RefusedUpload as refused:
+            form.attachment.errors = [str(refused)]
+            return self.page(Ticket.get_by_id(ticket.id), {action.id: form}, 422, open_action=action.id)
+        except StaleTicket as stale:
+            flash(str(stale), "error")
+            return self.page(Ticket.get_by_id(ticket.id), status=409)
+        except ActionRefused as refused:
+            return render_error(refused.status if refused.status in (403, 404, 409) else 403, str(refused))
+        flash(_("Done: %(action)s. The ticket is now at “%(stage)s”.", action=action.title,
+                stage=wf.stages[ticket.stage].title if ticket.stage in wf.stages else ticket.stage), "success")
+        if may_view(ticket, current_user):
+            return redirect(url_for(".show", ticket_id=ticket.id))
+        return redirect(url_for("todo.index"))
+
+    @expose("/<int:ticket_id>/attachment/<int:attachment_id>")
+    def attachment(self, ticket_id, attachment_id):
+        ticket = self.load(ticket_id)
+        item = Attachment.get_or_none(Attachment.id == attachment_id, Attachment.ticket == ticket)
+        if item is None:
+            abort(404)
+        return send_file(attachments.path_of(item), mimetype=item.content_type, as_attachment=True,
+                         download_name=item.filename)
+
+    @expose("/<int:ticket_id>/print/")
+    def print_page(self, ticket_id):
+        ticket = self.load(ticket_id)
+        wf = tickets.workflow_of(ticket)
+        return self.render("admin/ticket_print.html", ticket=ticket, wf=wf, **print_facts(ticket, wf))
+
+    @expose("/<int:ticket_id>/print.docx")
+    def print_docx(self, ticket_id):
+        from app import documents
+        ticket = self.load(ticket_id)
+        wf = tickets.workflow_of(ticket)
+        stream = documents.assignment_docx(ticket, wf, print_facts(ticket, wf))
+        return send_file(stream, as_attachment=True, download_name=f"交办单-{ticket.code}.docx",
+                         mimetype="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+
+
+def print_facts(ticket, wf):
+    """What a 交办单 / 督办通知单 carries: the facts, the deadline and the leader's instruction."""
+    instruction = (TicketEvent.select().where(TicketEvent.ticket == ticket, TicketEvent.role == LEADER)
+                   .order_by(TicketEvent.id.desc()).first())
+    stage = wf.stages.get(ticket.stage)
+    return {
+        "kind": "督办通知单" if ticket.supervised else "交办单",
+        "stage_title": stage.title if stage else ticket.stage,
+        "instruction": instruction.comment if instruction else "",
+        "instruction_by": (instruction.actor.full_name or instruction.actor.username)
+        if instruction and instruction.actor_id else "",
+        "source": dict(CHANNELS).get(ticket.source, ticket.source),
+    }
+
+
+def ticket_link(view, context, model, name):
+    return Markup('<a href="{}">{}</a>').format(url_for("handle.show", ticket_id=model.id), model.code)
+
+
+def stage_title(view, context, model, name):
+    try:
+        wf = tickets.workflow_of(model)
+    except Exception:  # a ticket whose workflow version is unknown still lists
+        return model.stage
+    stage = wf.stages.get(model.stage)
+    return stage.title if stage else model.stage
+
+
+def warning_badge(view, context, model, name):
+    if model.status != "open":
+        return ""
+    labels = {1: ("warning", "已提醒"), 2: ("warning", "黄牌"), 3: ("danger", "红牌")}
+    parts = []
+    if model.alert_level in labels:
+        css, text = labels[model.alert_level]
+        parts.append(Markup('<span class="badge badge-{}">{}</span>').format(css, text))
+    if model.paused_at:
+        parts.append(Markup('<span class="badge badge-secondary">中止计时</span>'))
+    if model.deadline_estimated:
+        parts.append(Markup('<span class="badge badge-light" title="超出已知日历，按周末推算">推算</span>'))
+    return Markup(" ").join(parts)
+
+
+class TodoView(SecureBaseView):
+    """我的待办: what waits for this officer's role and unit, overdue first."""
+    read_roles = frozenset({OFFICE, LEADER, INSPECTOR, HANDLER, BUREAU})
+    page_size = 50
+
+    @expose("/")
+    def index(self):
+        page = max(request.args.get("page", 1, type=int), 1)
+        query = tickets.todo(current_user)
+        total = query.count()
+        rows = list(query.paginate(page, self.page_size))
+        at = now()
+        calendar_rows = [(t, tickets.workdays_left(t, at)) for t in rows]
+        stage_titles = {t.id: stage_title(None, None, t, "stage") for t in rows}
+        units = {u.id: u.name for u in Unit.select(Unit.id, Unit.name).where(
+            Unit.id.in_([t.handling_unit_id for t in rows if t.handling_unit_id] or [0]))}
+        return self.render("admin/todo.html", rows=calendar_rows, stage_titles=stage_titles, units=units,
+                           total=total, page=page, pages=max((total + self.page_size - 1) // self.page_size, 1))
+
+
+class SupervisionView(SecureBaseView):
+    """督办: tickets that reached a yellow or red card, for the leaders."""
+    read_roles = frozenset({OFFICE, LEADER, INSPECTOR})
+
+    @expose("/")
+    def index(self):
+        rows = [(t, tickets.workdays_left(t)) for t in tickets.supervision_list().limit(500)]
+        stage_titles = {t.id: stage_title(None, None, t, "stage") for t, _ in rows}
+        return self.render("admin/supervision.html", rows=rows, stage_titles=stage_titles)
+
+
+class NotificationView(SecureBaseView):
+    """我的通知: the outbox entries for this officer's role (and unit)."""
+    read_roles = frozenset({OFFICE, LEADER, INSPECTOR, HANDLER, BUREAU})
+
+    @expose("/")
+    def index(self):
+        query = Notification.select().where(Notification.role == current_user.role)
+        if current_user.role in UNIT_BOUND:
+            query = query.where(Notification.unit.in_(own_unit_ids() or [0]))
+        rows = list(query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(200))
+        return self.render("admin/notifications.html", rows=rows)
+
+

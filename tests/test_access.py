@@ -15,6 +15,11 @@ READ = {
     "ticket": {"office", "leader", "inspector", "auditor", "handler"},
     "user": {"sysadmin", "auditor"},
     "auditlog": {"auditor"},
+    "todo": {"office", "leader", "inspector", "handler", "bureau"},
+    "supervision": {"office", "leader", "inspector"},
+    "notifications": {"office", "leader", "inspector", "handler", "bureau"},
+    "rules": {"office", "leader", "inspector", "auditor"},
+    "calendar": {"office", "leader", "inspector", "bureau", "auditor"},
 }
 CREATE = {
     "unit": {"sysadmin", "office", "bureau"},
@@ -25,6 +30,7 @@ CREATE = {
     "evaluation": set(),
     "message": set(),
     "ticket": set(),
+    "calendar": set(),
 }
 EXPORT = {
     "evaluation": {"office", "leader", "inspector", "bureau", "handler"},

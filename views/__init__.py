@@ -5,11 +5,13 @@ from flask_login import current_user
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
-from models import AuditLog, Evaluation, Message, Reason, Staff, Ticket, Unit, User, Window
+from models import AuditLog, CalendarDay, Evaluation, Message, Reason, Staff, Ticket, Unit, User, Window
 from views import auth, errors
+from views.calendar import CalendarDayAdmin
 from views.evaluations import EvaluationAdmin
 from views.handling import HandlingView, NotificationView, SupervisionView, TodoView
 from views.home import HomeView
+from views.rules import WorkflowRulesView
 from views.org import ReasonAdmin, StaffAdmin, UnitAdmin, UnitTreeView, WindowAdmin
 from views.tickets import MessageAdmin, TicketAdmin
 from views.users import AuditLogAdmin, UserAdmin
@@ -46,6 +48,9 @@ def init_admin(app):
     admin.add_view(EvaluationAdmin(Evaluation, name=_l("Evaluations"), category=FEEDBACK))
     admin.add_view(MessageAdmin(Message, name=_l("Messages"), category=FEEDBACK))
     admin.add_view(TicketAdmin(Ticket, name=_l("Problems"), category=FEEDBACK))
+    admin.add_view(WorkflowRulesView(name=_l("Procedures"), endpoint="rules", url="rules", category=SYSTEM))
+    admin.add_view(CalendarDayAdmin(CalendarDay, name=_l("Working-day calendar"), endpoint="calendar",
+                                    category=SYSTEM))
     admin.add_view(UserAdmin(User, name=_l("Accounts"), category=SYSTEM))
     admin.add_view(AuditLogAdmin(AuditLog, name=_l("Audit trail"), category=SYSTEM))
     return admin

@@ -1,0 +1,73 @@
+"""流程规则: the supervision office reads the procedures as diagrams, edits, validates, saves."""
+import difflib
+
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import expose
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from peewee import JOIN
+from wtforms import TextAreaField
+
+from app.roles import AUDITOR, INSPECTOR, LEADER, OFFICE
+from app.workflow import diagram, store
+from app.workflow.errors import WorkflowFileError
+from models import AuditLog, User, WorkflowFile, WorkflowVersion
+from views.base import SecureBaseView
+
+
+class RulesForm(FlaskForm):
+    text = TextAreaField()
+
+
+class WorkflowRulesView(SecureBaseView):
+    read_roles = frozenset({OFFICE, LEADER, INSPECTOR, AUDITOR})
+    edit_roles = frozenset({OFFICE})
+
+    @expose("/")
+    def index(self):
+        workflows = [store.workflow(key) for key in store.active_versions()]
+        return self.render("admin/rules.html", workflows=workflows, diagram=diagram.render,
+                           history=self.history(), may_edit=current_user.role in self.edit_roles,
+                           versions=list(WorkflowVersion.select().order_by(WorkflowVersion.key,
+                                                                           WorkflowVersion.version.desc())))
+
+    def history(self):
+        return list(WorkflowFile.select(WorkflowFile, User)
+                    .join(User, JOIN.LEFT_OUTER, on=(WorkflowFile.created_by == User.id))
+                    .order_by(WorkflowFile.id.desc()).limit(50))
+
+    @expose("/edit/", methods=("GET", "POST"))
+    def edit(self):
+        if current_user.role not in self.edit_roles:
+            abort(403)
+        form = RulesForm()
+        problems, status = [], 200
+        if request.method == "GET":
+            form.text.data = store.latest_file().text
+        elif form.validate():
+            text = (form.text.data or "").replace("\r\n", "\n")
+            try:
+                if request.form.get("save"):
+                    definitions = store.accept(text, origin="editor", user=current_user)
+                    AuditLog.record("workflow_save", current_user, store.latest_file(),
+                                    detail=", ".join(f"{k} v{w.version}" for k, w in definitions.workflows.items()),
+                                    ip=request.remote_addr)
+                    flash("已保存。新立案的工单按新版本办理，在办工单仍按原版本办理。", "success")
+                    return redirect(url_for(".index"))
+                store.validate(text)
+                flash("检查通过，没有发现错误（尚未保存）。", "success")
+            except WorkflowFileError as exc:
+                problems, status = exc.problems, 422
+        else:
+            status = 400
+        return self.render("admin/rules_edit.html", form=form, problems=problems), status
+
+    @expose("/history/<int:file_id>/")
+    def revision(self, file_id):
+        current = WorkflowFile.get_or_none(WorkflowFile.id == file_id)
+        if current is None:
+            abort(404)
+        previous = WorkflowFile.select().where(WorkflowFile.id < file_id).order_by(WorkflowFile.id.desc()).first()
+        diff = list(difflib.unified_diff((previous.text if previous else "").splitlines(),
+                                         current.text.splitlines(), "上一版", "本版", lineterm="", n=2))
+        return self.render("admin/rules_history.html", current=current, previous=previous, diff=diff)

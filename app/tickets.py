@@ -259,6 +259,8 @@ def init_app(app):
     from app.db import ConfigError
     from app.workflow.errors import WorkflowFileError
     from models import CalendarDay
+    store.clear_cache()
+    workdays.invalidate()
     with db.connection_context():
         if not CalendarDay.select().exists():
             workdays.seed_from_library()

@@ -20,6 +20,13 @@ _rules = {}     # file sha -> auto_open rules
 _lock = threading.Lock()
 
 
+def clear_cache():
+    """Forget parsed versions: for a new app bound to another database (tests, tools)."""
+    with _lock:
+        _versions.clear()
+        _rules.clear()
+
+
 def sha256(text):
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

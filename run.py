@@ -44,6 +44,8 @@ def main(argv=None):
             print(f"  {username:<10} {role}{'，' + unit if unit else ''}")
     elif not has_users:
         print("还没有任何账号。请先创建系统管理员：flask create-user admin --role sysadmin")
+    from app.tickets import start_sweeper
+    start_sweeper(app)  # deadlines: reminders, yellow and red cards every five minutes
     print("按 Ctrl+C 停止。", flush=True)
     try:
         server.run()

@@ -205,6 +205,29 @@ def sweep(at=None, batch=500):
                     counts[kind] += 1
 
 
+def start_sweeper(app, every_seconds=300):
+    """Run the sweep inside the app process: no cron, no extra service on a county PC.
+
+    Several processes may each run one: the sweep is idempotent and each ticket's alert is
+    written under its revision guard, so two sweepers never send the same card twice.
+    """
+    import threading
+    import time
+
+    def loop():
+        while True:
+            try:
+                with app.app_context(), db.connection_context():
+                    sweep()
+            except Exception:  # a failed round is logged; the next round tries again
+                app.logger.exception("deadline sweep failed")
+            time.sleep(every_seconds)
+
+    thread = threading.Thread(target=loop, name="zhitongche-sweep", daemon=True)
+    thread.start()
+    return thread
+
+
 # --- lists ----------------------------------------------------------------------------------
 def waiting_stages(role):
     """[(workflow, version, [stage ids])] whose stage, or pending extension, waits for `role`."""

@@ -1,12 +1,13 @@
 """Citizens' evaluations: read-only grid with filters, search and Excel export."""
 from collections import defaultdict
 
-from flask import abort, flash
+from flask import abort, flash, url_for
 from flask_admin.actions import action
 from flask_admin.contrib.peewee.filters import FilterEqual
 from flask_babel import gettext
-from flask_login import current_user
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from markupsafe import Markup
 from peewee import JOIN
 
 from app.roles import AUDITOR, BUREAU, HANDLER, INSPECTOR, LEADER, OFFICE, UNIT_BOUND
@@ -23,14 +24,23 @@ def staff_options():
     return [(str(s.id), str(s)) for s in query]
 
 
+def appeal_link(view, context, model, name):
+    """A unit handler may appeal a rating of its own unit (误评/恶意差评)."""
+    if current_user.role != HANDLER or model.level == "satisfied" or model.excluded:
+        return ""
+    return Markup('<a href="{}">{}</a>').format(url_for("handle.appeal", evaluation_id=model.id), _l("Appeal"))
+
+
 class EvaluationAdmin(OrgModelView):
     read_roles = frozenset({OFFICE, LEADER, INSPECTOR, BUREAU, AUDITOR, HANDLER})
     edit_roles = frozenset()  # ratings are evidence: nobody edits them
     export_roles = frozenset({OFFICE, LEADER, INSPECTOR, BUREAU, HANDLER})
     unit_field = Evaluation.unit
     prejoined = (Unit, Window, Staff)
-    column_list = ("created_at", "unit", "window", "staff", "level", "reasons", "comment", "channel")
-    column_labels = {"reasons": _l("Dissatisfaction reasons")}
+    column_list = ("created_at", "unit", "window", "staff", "level", "reasons", "comment", "channel",
+                   "excluded", "appeal")
+    column_labels = {"reasons": _l("Dissatisfaction reasons"), "appeal": _l("Appeal")}
+    column_export_exclude_list = ("appeal",)
     column_default_sort = ("created_at", True)
     column_sortable_list = ("created_at", "level", "channel")
     column_searchable_list = ("comment",)
@@ -42,8 +52,9 @@ class EvaluationAdmin(OrgModelView):
         FilterEqual(Evaluation.channel, _l("Channel"), options=[(k, v) for k, v in CHANNELS]),
         "created_at",
     )
-    column_formatters = {"reasons": lambda v, c, m, n: "、".join(getattr(m, "reason_titles", ()))}
-    column_formatters_export = column_formatters
+    column_formatters = {"reasons": lambda v, c, m, n: "、".join(getattr(m, "reason_titles", ())),
+                         "appeal": appeal_link}
+    column_formatters_export = {"reasons": column_formatters["reasons"]}
     column_details_list = column_list
 
     @action("open_ticket", _l("Open a ticket"), _l("Open a ticket for each selected evaluation, as the rules say?"))

@@ -138,6 +138,10 @@ class NewTicketForm(FlaskForm):
         return not errors
 
 
+class AppealForm(FlaskForm):
+    reason = TextAreaField("申诉理由")
+
+
 class HandlingView(SecureBaseView):
     """The ticket page: facts, timeline, deadline, and the actions this officer may take."""
     read_roles = TICKET_READERS
@@ -196,6 +200,34 @@ class HandlingView(SecureBaseView):
             return redirect(url_for(".show", ticket_id=ticket.id))
         status = 422 if request.method == "POST" else 200
         return self.render("admin/ticket_new.html", form=form), status
+
+    @expose("/appeal/<int:evaluation_id>/", methods=("GET", "POST"))
+    def appeal(self, evaluation_id):
+        """A unit appeals a rating it holds mistaken or malicious (误评/恶意差评)."""
+        from models import Evaluation
+        if current_user.role != HANDLER:
+            abort(403)
+        evaluation = Evaluation.get_or_none(Evaluation.id == evaluation_id)
+        if evaluation is None or evaluation.unit_id not in own_unit_ids():
+            abort(404)
+        existing = Ticket.get_or_none(Ticket.evaluation == evaluation, Ticket.workflow == "appeal")
+        if existing is not None:
+            flash(f"这条评价已经申诉过（{existing.code}）。", "info")
+            return redirect(url_for(".show", ticket_id=existing.id))
+        form = AppealForm()
+        if request.method == "POST" and form.validate():
+            reason = (form.reason.data or "").strip()
+            if len(reason) < 10:
+                form.reason.errors = ["请写明申诉理由（至少 10 个字），例如当时的办件情况、监控记录。"]
+            else:
+                ticket = tickets.open_ticket(
+                    "appeal", title=f"评价申诉：{evaluation.unit.name} #{evaluation.id}", content=reason,
+                    source=evaluation.channel, actor_user=current_user, unit=evaluation.unit_id,
+                    handling_unit=evaluation.unit_id, evaluation=evaluation.id)
+                flash(f"申诉已提交（{ticket.code}），由纪委监委复核。", "success")
+                return redirect(url_for(".show", ticket_id=ticket.id))
+        status = 422 if request.method == "POST" else 200
+        return self.render("admin/appeal.html", form=form, evaluation=evaluation), status
 
     @expose("/<int:ticket_id>/")
     def show(self, ticket_id):

@@ -167,3 +167,26 @@ def test_print_and_word_assignment_sheet(app, officers, county, open_problem):
     word.close()
     text = "\n".join(c.text for t in Document(io.BytesIO(content)).tables for r in t.rows for c in r.cells)
     assert "窗口办事拖拉" in text and "县行政审批局" in text
+
+
+def test_a_unit_appeals_a_malicious_rating_and_the_commission_upholds_it(app, officers, county):
+    from models import Evaluation
+    from app.tickets import open_for_evaluation
+    rating = Evaluation.create(unit=county["hall_a"], window=county["w1"], level="dissatisfied",
+                               channel="qr", comment="随便打的差评")
+    other = Evaluation.create(unit=county["hall_b"], level="dissatisfied", channel="qr")
+    handler = as_user(app, "handler_a")
+    assert "申诉" in page_text(handler.get("/admin/evaluation/"))
+    assert handler.get(f"/admin/handle/appeal/{other.id}/").status_code == 404  # not its unit
+    token = csrf_token(handler, f"/admin/handle/appeal/{rating.id}/")
+    short = handler.post(f"/admin/handle/appeal/{rating.id}/", data={"reason": "不对", "csrf_token": token})
+    assert short.status_code == 422 and "至少 10 个字" in page_text(short)
+    response = handler.post(f"/admin/handle/appeal/{rating.id}/", data={
+        "reason": "监控显示该群众当天未到本窗口办理任何业务，属误评", "csrf_token": token})
+    assert response.status_code == 302
+    appeal = Ticket.get(Ticket.workflow == "appeal")
+    office = as_user(app, "office")
+    assert act(office, appeal, "uphold", comment="经调取监控，申诉成立").status_code == 302
+    assert Evaluation.get_by_id(rating.id).excluded is True
+    assert open_for_evaluation(other) is not None  # a plain 不满意 opens the evaluation workflow
+    assert Ticket.get(Ticket.evaluation == other).workflow == "evaluation"

@@ -5,6 +5,7 @@ year's State Council notice or a county's local days are entered in the admin, n
 A day missing from the table is "beyond the known calendar": counted by the weekend rule and
 flagged. Lookups read a cached copy of the table, never the library, never one query per day.
 """
+import bisect
 import datetime
 import threading
 import time
@@ -20,6 +21,22 @@ class Calendar:
 
     def __init__(self, days):
         self.days = days
+        # For O(log n) arithmetic: the sorted working days, and the runs of days with no gap.
+        self._workdays = sorted(d for d, working in days.items() if working)
+        self._runs = []
+        for day in sorted(days):
+            if self._runs and day == self._runs[-1][1] + datetime.timedelta(days=1):
+                self._runs[-1][1] = day
+            else:
+                self._runs.append([day, day])
+        self._run_starts = [run[0] for run in self._runs]
+
+    def _known_until(self, day):
+        """The last day of the gap-free known run containing `day`, or None if unknown."""
+        i = bisect.bisect_right(self._run_starts, day) - 1
+        if i >= 0 and self._runs[i][0] <= day <= self._runs[i][1]:
+            return self._runs[i][1]
+        return None
 
     def known(self, day):
         return day in self.days
@@ -31,6 +48,11 @@ class Calendar:
     def add_workdays(self, start, n):
         """The n-th working day after `start` (start itself not counted), and whether any day
         on the way was beyond the known calendar."""
+        until = self._known_until(start + datetime.timedelta(days=1))
+        if until is not None and n > 0:
+            i = bisect.bisect_right(self._workdays, start) + n - 1
+            if i < len(self._workdays) and self._workdays[i] <= until:
+                return self._workdays[i], False
         day, estimated = start, False
         while n > 0:
             day += datetime.timedelta(days=1)
@@ -41,6 +63,11 @@ class Calendar:
 
     def workdays_between(self, start, end):
         """Working days after `start` up to and including `end` (0 if end <= start)."""
+        if end <= start:
+            return 0
+        until = self._known_until(start + datetime.timedelta(days=1))
+        if until is not None and end <= until:
+            return bisect.bisect_right(self._workdays, end) - bisect.bisect_right(self._workdays, start)
         count, day = 0, start
         while day < end:
             day += datetime.timedelta(days=1)

@@ -55,3 +55,27 @@ def test_days_and_hours_are_calendar_time(conn):
     start = dt.datetime(2025, 9, 30, 10, 0)
     assert calendar.due(Duration(3, "days"), start)[0] == dt.datetime(2025, 10, 3, 23, 59, 59)
     assert calendar.due(Duration(48, "hours"), start)[0] == dt.datetime(2025, 10, 2, 10, 0)
+
+
+def test_the_fast_lookup_agrees_with_counting_day_by_day(conn):
+    """The bisect shortcut must give what walking the days gives, across gaps and edges."""
+    import random
+    workdays.add_year_by_weekend_rule(2028)  # leaves 2027 unknown: a gap in the table
+    calendar = workdays.current()
+
+    def walk(start, n):
+        day, estimated = start, False
+        while n > 0:
+            day += dt.timedelta(days=1)
+            estimated = estimated or not calendar.known(day)
+            n -= calendar.is_workday(day)
+        return day, estimated
+
+    rng = random.Random(7)
+    for _ in range(2000):
+        start = D(2019, 12, 1) + dt.timedelta(days=rng.randrange(365 * 9))
+        n = rng.randrange(1, 40)
+        assert calendar.add_workdays(start, n) == walk(start, n), (start, n)
+        end = start + dt.timedelta(days=rng.randrange(60))
+        expected = sum(calendar.is_workday(start + dt.timedelta(days=k)) for k in range(1, (end - start).days + 1))
+        assert calendar.workdays_between(start, end) == expected, (start, end)

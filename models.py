@@ -396,6 +396,20 @@ class AuditLog(BaseModel):
             detail=detail, ip=ip or "")
 
 
+class CoHandling(BaseModel):
+    """A co-handling unit (协办单位) of a ticket; the lead unit waits for its answer (v4)."""
+    ticket = ForeignKeyField(Ticket, backref="co_handling", on_delete="RESTRICT", verbose_name=_l("Ticket"))
+    unit = ForeignKeyField(Unit, on_delete="RESTRICT", verbose_name=_l("Unit"))
+    active = BooleanField(default=True)  # a later transfer replaces the set; rows stay as history
+    answer = TextField(default="", verbose_name=_l("Answer"))
+    answered_at = DateTimeField(null=True, verbose_name=_l("Answered at"))
+    answered_by = ForeignKeyField(User, null=True, on_delete="RESTRICT", verbose_name=_l("Answered by"))
+    created_at = DateTimeField(default=now)
+
+    class Meta:
+        indexes = ((("unit", "active"), False),)
+
+
 class WorkflowVersion(BaseModel):
     """One accepted version of one workflow, never changed afterwards."""
     key = CharField(max_length=32, verbose_name=_l("Workflow"))
@@ -459,6 +473,6 @@ class Attachment(BaseModel):
 
 ALL_MODELS = (SystemSetting, Unit, Window, Staff, Reason, Contact, Evaluation, EvaluationReason,
               Message, User, Ticket, TicketEvent, AuditLog, WorkflowVersion, WorkflowFile, CalendarDay,
-              Notification, Attachment)
+              Notification, Attachment, CoHandling)
 
 __all__ = [m.__name__ for m in ALL_MODELS] + ["db", "fn", "JOIN", "ALL_MODELS", "mask_phone"]

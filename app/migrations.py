@@ -56,11 +56,18 @@ def v3_workflow_engine(migrator):
     db.create_tables([WorkflowVersion, WorkflowFile, CalendarDay, Notification, Attachment], safe=True)
 
 
+def v4_co_handling(migrator):
+    """主办/协办: co-handling units that the lead unit waits for."""
+    from models import CoHandling
+    db.create_tables([CoHandling], safe=True)
+
+
 # version -> function(migrator) bringing the schema from version-1 to version.
 # Version 1 is the first released schema (tests/data/schema_v1.*.sql).
 MIGRATIONS = {
     2: v2_unit_list_indexes,
     3: v3_workflow_engine,
+    4: v4_co_handling,
 }
 
 LATEST = max(MIGRATIONS, default=1)

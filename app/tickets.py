@@ -12,7 +12,8 @@ from app.roles import UNIT_BOUND
 from app.workflow import engine, store
 from app.workflow.engine import Actor, TicketState
 from app.workflow.errors import ActionRefused, StaleTicket
-from models import AuditLog, Evaluation, Notification, Ticket, TicketEvent, Unit, db, now
+from models import (AuditLog, CoHandling, Evaluation, Notification, Ticket, TicketEvent, Unit, db,
+                    now)
 
 ALERT_KINDS = {1: "remind", 2: "yellow", 3: "red"}
 ALERT_TEXT = {1: "即将到期", 2: "已到期（黄牌）", 3: "超期（红牌）"}
@@ -26,11 +27,15 @@ def actor_for(user):
 def state_of(ticket, wf):
     fixed = {s.unit for s in wf.stages.values() if s.unit not in ("any", "handling")}
     fixed_ids = dict(Unit.select(Unit.code, Unit.id).where(Unit.code.in_(list(fixed))).tuples()) if fixed else {}
+    co_units = {unit: answered is not None for unit, answered in
+                CoHandling.select(CoHandling.unit, CoHandling.answered_at)
+                .where(CoHandling.ticket == ticket.id, CoHandling.active).tuples()}
     return TicketState(stage=ticket.stage, status=ticket.status, source=ticket.source,
                        handling_unit_id=ticket.handling_unit_id, created_at=ticket.created_at,
                        stage_entered_at=ticket.stage_entered_at, due_at=ticket.due_at,
                        paused_at=ticket.paused_at, transfers=ticket.transfers,
-                       extension_requested=ticket.extension_requested, fixed_unit_ids=fixed_ids)
+                       extension_requested=ticket.extension_requested, fixed_unit_ids=fixed_ids,
+                       co_units=co_units)
 
 
 def workflow_of(ticket):
@@ -87,6 +92,8 @@ def act(ticket_id, user, action_id, data, at=None, expected_revision=None, attac
             data["attachment"] = True
         if "unit" in data and data["unit"] not in (None, ""):
             data["unit"] = _unit_id(data["unit"])
+        if data.get("co_units"):
+            data["co_units"] = [_unit_id(u) for u in data["co_units"] if str(u).strip()]
         target = None
         if action_id == engine.MERGE:
             target = _merge_target(ticket, data.get("target", ""))
@@ -109,6 +116,19 @@ def act(ticket_id, user, action_id, data, at=None, expected_revision=None, attac
             from_stage=change.from_stage, to_stage=change.to_stage, created_at=at,
             comment=(data.get("comment") or data.get("result") or "").strip(),
             data=json.dumps(_event_data(change, target), ensure_ascii=False))
+        if change.action.effect == "transfer":  # a new lead unit: the earlier co-handling set ends
+            CoHandling.update(active=False).where(CoHandling.ticket == ticket.id, CoHandling.active).execute()
+            for unit_id in change.co_units:
+                CoHandling.create(ticket=ticket, unit=unit_id, created_at=at)
+                _notify(ticket, "handler", "co_handling", f"{ticket.code} 请贵单位协办，答复后主办单位方可报结。", at,
+                        unit=unit_id)
+        if change.action.effect == engine.CO_ANSWER:
+            actor_units = actor_for(user).unit_ids
+            row = (CoHandling.select().where(CoHandling.ticket == ticket.id, CoHandling.active,
+                                             CoHandling.answered_at.is_null(), CoHandling.unit.in_(list(actor_units)))
+                   .first())
+            CoHandling.update(answer=data["comment"].strip(), answered_at=at, answered_by=user.id) \
+                .where(CoHandling.id == row.id).execute()
         if change.action.effect == "exclude_evaluation" and ticket.evaluation_id:
             Evaluation.update(excluded=True).where(Evaluation.id == ticket.evaluation_id).execute()
         if change.action.effect == engine.EXTEND_REQUEST:
@@ -124,6 +144,8 @@ def _event_data(change, target):
     data = dict(change.event_data)
     if "unit" in data:
         data["unit"] = Unit.get_by_id(data["unit"]).name
+    if "co_units" in data:
+        data["co_units"] = "、".join(Unit.get_by_id(u).name for u in data["co_units"])
     if target is not None:
         data["target"] = target.code
     return data
@@ -162,8 +184,8 @@ def follow_merges(ticket):
 
 
 # --- the deadline sweep -----------------------------------------------------------------------
-def _notify(ticket, role, kind, message, at):
-    unit = ticket.handling_unit_id if role in UNIT_BOUND else None
+def _notify(ticket, role, kind, message, at, unit=None):
+    unit = unit or (ticket.handling_unit_id if role in UNIT_BOUND else None)
     Notification.create(role=role, unit=unit, ticket=ticket, kind=kind, message=message, created_at=at)
 
 
@@ -254,11 +276,17 @@ def todo(user):
             parts.append(Ticket.stage.in_(approvals) & Ticket.extension_requested.is_null(False))
         part = parts[0] if len(parts) == 1 else (parts[0] | parts[1])
         conditions = (cond & part) if conditions is None else conditions | (cond & part)
+    units = list(Unit.subtree_ids(user.unit_id)) if user.unit_id else []
+    co_waiting = Ticket.id.in_(CoHandling.select(CoHandling.ticket).where(
+        CoHandling.unit.in_(units), CoHandling.active, CoHandling.answered_at.is_null()))
     if conditions is None:
-        return Ticket.select().where(False)
+        if user.role not in UNIT_BOUND:
+            return Ticket.select().where(False)
+        return Ticket.select().where(Ticket.status == "open", co_waiting).order_by(Ticket.due_at, Ticket.id)
     query = Ticket.select().where(Ticket.status == "open", conditions)
     if user.role in UNIT_BOUND:
-        query = query.where(Ticket.handling_unit.in_(Unit.subtree_ids(user.unit_id) if user.unit_id else []))
+        query = Ticket.select().where(Ticket.status == "open",
+                                      (conditions & Ticket.handling_unit.in_(units)) | co_waiting)
     return query.order_by(Case(None, ((Ticket.due_at.is_null(), 1),), 0), Ticket.due_at, Ticket.id)
 
 

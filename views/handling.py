@@ -8,8 +8,8 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from peewee import JOIN
-from wtforms import (FileField, HiddenField, IntegerField, RadioField, SelectField, StringField,
-                     TextAreaField)
+from wtforms import (FileField, HiddenField, IntegerField, RadioField, SelectField,
+                     SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import Optional
 
 from app import attachments, tickets
@@ -17,7 +17,8 @@ from app.roles import (AUDITOR, BUREAU, COMMISSION, HANDLER, INSPECTOR, LEADER, 
                        role_label)
 from app.workflow.engine import FIELD_TITLES, GRADE_TITLES, InvalidInput
 from app.workflow.errors import ActionRefused, StaleTicket
-from models import (CHANNELS, Attachment, Notification, Ticket, TicketEvent, Unit, User, mask_phone, now)
+from models import (CHANNELS, Attachment, CoHandling, Notification, Ticket, TicketEvent, Unit, User,
+                    mask_phone, now)
 from views.base import SecureBaseView, own_unit_ids
 from views.errors import render_error
 
@@ -28,11 +29,15 @@ CLASSIFICATIONS = ("作风问题", "办事效率", "服务态度", "吃拿卡要
 
 
 def may_view(ticket, user):
-    """Commission and auditor see every ticket; a handler only those its unit handles."""
+    """Commission and auditor see every ticket; a handler those its unit leads or co-handles."""
     if user.role in COMMISSION or user.role == AUDITOR:
         return True
     if user.role in UNIT_BOUND:
-        return ticket.handling_unit_id is not None and ticket.handling_unit_id in own_unit_ids()
+        units = own_unit_ids()
+        if ticket.handling_unit_id is not None and ticket.handling_unit_id in units:
+            return True
+        return CoHandling.select().where(CoHandling.ticket == ticket.id, CoHandling.active,
+                                         CoHandling.unit.in_(list(units) or [0])).exists()
     return False
 
 
@@ -55,6 +60,9 @@ def action_form(action, ticket, wf, formdata=None):
         ActionForm.classification = StringField(FIELD_TITLES["classification"], validators=[Optional()])
     if "unit" in require:
         ActionForm.unit = SelectField(FIELD_TITLES["unit"], choices=unit_choices(), validators=[Optional()])
+    if action.co_units:
+        ActionForm.co_units = SelectMultipleField(FIELD_TITLES["co_units"], choices=unit_choices()[1:],
+                                                  validators=[Optional()])
     if "days" in require:
         ActionForm.days = IntegerField(FIELD_TITLES["days"], validators=[Optional()])
     if "target" in require:
@@ -167,6 +175,7 @@ class HandlingView(SecureBaseView):
             "admin/ticket.html", ticket=ticket, wf=wf, stage=stage, allowed=allowed, forms=forms,
             timeline=timeline(ticket, wf), days_left=tickets.workdays_left(ticket),
             contact=contact, mask_phone=mask_phone, templates=reply_templates(wf, ticket),
+            co_handling=list(CoHandling.select().where(CoHandling.ticket == ticket, CoHandling.active)),
             classifications=CLASSIFICATIONS, channels=dict(CHANNELS), open_action=open_action,
             merged_into=Ticket.get_or_none(Ticket.id == ticket.merged_into_id) if ticket.merged_into_id else None,
             attachments=list(Attachment.select().where(Attachment.ticket == ticket)),
@@ -250,6 +259,8 @@ class HandlingView(SecureBaseView):
         if not form.validate():
             return self.page(ticket, {action.id: form}, 400, open_action=action.id)
         data = {name: getattr(form, name).data for name in action.require if hasattr(form, name)}
+        if action.co_units:
+            data["co_units"] = form.co_units.data or []
         uploads = []
         file = request.files.get(f"{action.id}-attachment")
         try:

@@ -132,6 +132,17 @@ class TicketAdmin(OrgModelView):
             return redirect(url_for(".index_view"))
         return redirect(url_for("handle.show", ticket_id=ticket.id))
 
+    def scope(self, query):
+        # A handler also sees the tickets its unit co-handles (协办).
+        from app.roles import UNIT_BOUND
+        from models import CoHandling
+        from views.base import own_unit_ids, user_role
+        if user_role() in UNIT_BOUND:
+            units = list(own_unit_ids()) or [0]
+            co = CoHandling.select(CoHandling.ticket).where(CoHandling.unit.in_(units), CoHandling.active)
+            return query.where(Ticket.handling_unit.in_(units) | Ticket.id.in_(co))
+        return query
+
     def base_query(self):
         return (Ticket.select(Ticket, Unit, HandlingUnit)
                 .join_from(Ticket, Unit, JOIN.LEFT_OUTER, on=(Ticket.unit == Unit.id), attr="unit")

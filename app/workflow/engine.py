@@ -14,11 +14,13 @@ from app.workflow.schema import GRADES, RESERVED_ACTIONS, Action, Duration
 PAUSE, RESUME = "pause", "resume"
 EXTEND_REQUEST, EXTEND_APPROVE, EXTEND_REJECT = "extend_request", "extend_approve", "extend_reject"
 MERGE = "merge"
-BUILTIN_ACTIONS = (PAUSE, RESUME, EXTEND_REQUEST, EXTEND_APPROVE, EXTEND_REJECT, MERGE)
+CO_ANSWER = "co_answer"
+BUILTIN_ACTIONS = (PAUSE, RESUME, EXTEND_REQUEST, EXTEND_APPROVE, EXTEND_REJECT, MERGE, CO_ANSWER)
 assert set(BUILTIN_ACTIONS) == set(RESERVED_ACTIONS)
 
 FIELD_TITLES = {"comment": "意见", "result": "办理结果", "classification": "分类", "unit": "转办单位",
-                "attachment": "附件", "grade": "回访评价", "days": "延期天数", "target": "合并到工单"}
+                "attachment": "附件", "grade": "回访评价", "days": "延期天数", "target": "合并到工单",
+                "co_units": "协办单位"}
 GRADE_TITLES = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
 
 
@@ -42,6 +44,7 @@ class TicketState:
     transfers: int = 0
     extension_requested: int = None
     fixed_unit_ids: dict = field(default_factory=dict)  # unit code -> id, for stages with a fixed unit
+    co_units: dict = field(default_factory=dict)  # co-handling unit id -> answered (bool)
 
 
 @dataclass
@@ -52,6 +55,7 @@ class Change:
     to_stage: str
     updates: dict
     event_data: dict
+    co_units: tuple = ()  # co-handling units named by this transfer
 
 
 def builtin_actions(workflow, stage):
@@ -70,11 +74,14 @@ def builtin_actions(workflow, stage):
         actions.append(Action(EXTEND_REJECT, "不同意延期", stage.id, stage.extension_approver, ("comment",),
                               effect=EXTEND_REJECT))
     actions.append(Action(MERGE, "合并到其他工单", stage.id, "office", ("target", "comment"), effect=MERGE))
+    actions.append(Action(CO_ANSWER, "协办答复", stage.id, "handler", ("comment",), effect=CO_ANSWER))
     return actions
 
 
-def _acts_for_unit(stage, state, actor, role):
+def _acts_for_unit(stage, state, actor, role, action=None):
     """A unit-bound officer acts only for its own units; a fixed unit binds every role."""
+    if action is not None and action.effect == CO_ANSWER:  # a co-handling unit still to answer
+        return any(not done and unit in actor.unit_ids for unit, done in state.co_units.items())
     if stage.unit not in ("any", "handling"):
         unit_id = state.fixed_unit_ids.get(stage.unit)
         return unit_id is not None and unit_id in actor.unit_ids
@@ -100,6 +107,10 @@ def _applicable(action, workflow, stage, state):
         return state.extension_requested is not None
     if action.effect == "transfer" and state.transfers >= workflow.max_transfers:
         return False
+    if action.after_co_answers and not all(state.co_units.values()):
+        return False
+    if action.effect == CO_ANSWER:
+        return not all(state.co_units.values())
     return True
 
 
@@ -113,7 +124,7 @@ def allowed_actions(workflow, state, actor):
         return []
     stage = workflow.stages[state.stage]
     return [a for a in stage_actions(workflow, stage)
-            if a.role == actor.role and _acts_for_unit(stage, state, actor, a.role)
+            if a.role == actor.role and _acts_for_unit(stage, state, actor, a.role, a)
             and _applicable(a, workflow, stage, state)]
 
 
@@ -125,12 +136,15 @@ def find_action(workflow, state, actor, action_id):
     action = next((a for a in stage_actions(workflow, stage) if a.id == action_id), None)
     if action is None:
         raise ActionRefused(f"当前环节“{stage.title}”没有“{action_id}”这个操作。", status=409)
-    if action.role != actor.role or not _acts_for_unit(stage, state, actor, action.role):
+    if action.role != actor.role or not _acts_for_unit(stage, state, actor, action.role, action):
         raise ActionRefused(f"您的角色或单位不能在“{stage.title}”环节执行“{action.title}”。", status=403)
     if not _applicable(action, workflow, stage, state):
         if action.effect == "transfer" and state.transfers >= workflow.max_transfers:
             raise ActionRefused(f"本工单已转办 {state.transfers} 次，达到规则上限 {workflow.max_transfers} 次，"
                                 "不能再转办：请由本单位办理或报领导协调。", status=409)
+        if action.after_co_answers and not all(state.co_units.values()):
+            waiting = sum(1 for done in state.co_units.values() if not done)
+            raise ActionRefused(f"还有 {waiting} 个协办单位没有答复，主办单位暂不能“{action.title}”。", status=409)
         raise ActionRefused(f"工单当前的状态下不能执行“{action.title}”。", status=409)
     return action
 
@@ -220,6 +234,8 @@ def plan(workflow, state, actor, action_id, data, now, calendar):
     elif action.effect == MERGE:
         updates.update(status="closed", closing_kind="merged", closed_at=now, due_at=None,
                        next_alert_at=None)
+    elif action.effect == CO_ANSWER:
+        pass  # the service records which co-handling unit answered
     else:
         if action.effect == "grade" and action.reopen_to and data["grade"] in action.reopen_on:
             target = action.reopen_to
@@ -240,7 +256,12 @@ def plan(workflow, state, actor, action_id, data, now, calendar):
         updates["classification"] = data["classification"].strip()
     if "grade" in action.require:
         updates["grade"] = data["grade"]
-    return Change(action=action, from_stage=state.stage, to_stage=target, updates=updates, event_data=event)
+    co_units = ()
+    if action.co_units and data.get("co_units"):
+        co_units = tuple(sorted({int(u) for u in data["co_units"]} - {int(data["unit"])}))
+        event["co_units"] = list(co_units)
+    return Change(action=action, from_stage=state.stage, to_stage=target, updates=updates, event_data=event,
+                  co_units=co_units)
 
 
 class InvalidInput(ValueError):

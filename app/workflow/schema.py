@@ -24,7 +24,8 @@ CHANNEL_IDS = ("hotline", "inspection", "kiosk", "qr", "symposium", "visit", "we
 LEVEL_IDS = ("average", "dissatisfied", "satisfied")
 GRADES = ("basically_satisfied", "dissatisfied", "satisfied")
 # Ids of the actions the engine adds by itself (pause, extension, merge): not for the file.
-RESERVED_ACTIONS = ("extend_approve", "extend_reject", "extend_request", "merge", "pause", "resume")
+RESERVED_ACTIONS = ("co_answer", "extend_approve", "extend_reject", "extend_request", "merge", "pause",
+                    "resume")
 
 TOP_KEYS = {"workflows": True, "auto_open": False}
 WORKFLOW_KEYS = {"title": True, "version": True, "effective": True, "note": True, "start": True,
@@ -32,7 +33,8 @@ WORKFLOW_KEYS = {"title": True, "version": True, "effective": True, "note": True
 STAGE_KEYS = {"title": True, "role": True, "unit": False, "deadline": False, "final": False,
               "actions": False, "extension": False, "pausable": False}
 ACTION_KEYS = {"title": True, "to": True, "role": False, "require": False, "when": False,
-               "effect": False, "deadline": False, "reopen_to": False, "reopen_on": False}
+               "effect": False, "deadline": False, "reopen_to": False, "reopen_on": False,
+               "co_units": False, "after_co_answers": False}
 DURATION_KEYS = {"amount": True, "unit": True, "from": False}
 ESCALATION_KEYS = {"remind_before": False, "red_after": False, "notify": False}
 NOTIFY_KEYS = ("red", "remind", "yellow")
@@ -65,6 +67,8 @@ class Action:
     deadline: str = "restart"
     reopen_to: str = ""
     reopen_on: tuple = ("dissatisfied",)
+    co_units: bool = False           # a transfer that may name co-handling units (协办)
+    after_co_answers: bool = False   # allowed only once every co-handling unit has answered
 
 
 @dataclass(frozen=True)
@@ -438,11 +442,18 @@ def _check_action(c, action_id, raw, path, stage_ids, stage_role):
         reopen_on = [reopen_on]
     for i, item in enumerate(reopen_on):
         c.one_of(item, path + ("reopen_on", i), GRADES, "回访评价")
+    flags = {}
+    for name in ("co_units", "after_co_answers"):
+        flags[name] = raw.get(name, False)
+        if not isinstance(flags[name], bool):
+            c.add(path + (name,), f"{name} 应当是 true 或 false，而这里是 {flags[name]!r}")
+    if flags["co_units"] and effect != "transfer":
+        c.add(path + ("co_units",), "co_units（可指定协办单位）只用于转办（effect: transfer）", at_key=True)
     if len(c.problems) > before:
         return None
     return Action(id=action_id, title=raw["title"], to=to, role=role, require=tuple(require),
                   sources=tuple(sources), effect=effect, deadline=deadline, reopen_to=reopen_to,
-                  reopen_on=tuple(reopen_on))
+                  reopen_on=tuple(reopen_on), **flags)
 
 
 def _check_escalation(c, raw, path):

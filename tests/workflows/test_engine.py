@@ -216,3 +216,30 @@ def test_todo_lists_what_waits_for_me_overdue_first(officers, county, open_probl
     t = step(t, officers["leader"], "transfer", at(0), unit=county["hall_b"].id, comment="转")
     assert [x.id for x in tickets.todo(officers["handler_b"])] == [t.id]
     assert list(tickets.todo(officers["handler_a"])) == []
+
+
+def test_the_lead_unit_reports_only_after_every_co_handler_answered(officers, county, open_problem, make_user):
+    from models import CoHandling, Unit
+    o = officers
+    hall_c = Unit.create(code="HC", name="县税务局", kind="hall")
+    handler_c = make_user("handler_c", "handler", hall_c)
+    t = open_problem()
+    t = step(t, o["office"], "submit", at(0), comment="呈报")
+    t = step(t, o["leader"], "dispatch", at(0), classification="作风", comment="调查")
+    t = step(t, o["inspector"], "assign", at(1), unit=county["hall_a"].id, comment="审批局主办，医保局、税务局协办",
+             co_units=[county["hall_b"].id, hall_c.id])
+    assert CoHandling.select().where(CoHandling.ticket == t, CoHandling.active).count() == 2
+    assert [x.id for x in tickets.todo(o["handler_b"])] == [t.id]  # waits for the co-handler's answer
+    t = step(t, o["handler_a"], "sign", at(1, 14))
+    with pytest.raises(ActionRefused) as waiting:
+        tickets.act(t.id, o["handler_a"], "done", {"result": "已整改"}, at=at(2))
+    assert "还有 2 个协办单位没有答复" in str(waiting.value)
+    t = step(t, o["handler_b"], "co_answer", at(2), comment="医保局已配合核实报销材料")
+    assert "co_answer" not in [a.id for a in tickets.available(t, o["handler_b"])]  # answered once
+    t = step(t, handler_c, "co_answer", at(2, 11), comment="税务局无相关问题")
+    assert list(tickets.todo(o["handler_b"])) == []
+    t = step(t, o["handler_a"], "done", at(3), result="三家单位联合整改完毕")
+    assert t.stage == "investigate"
+    with pytest.raises(ActionRefused):  # a unit that is neither lead nor co-handler
+        tickets.act(t.id, make_user("handler_d", "handler", county["township"]), "co_answer",
+                    {"comment": "x"}, at=at(3))

@@ -50,24 +50,31 @@ def next_code(at):
     return f"{prefix}{number:04d}"
 
 
-def open_ticket(workflow_key, title, content, source, actor_user=None, at=None, **facts):
-    """A new ticket at the start of the active version of a workflow, with its first deadline."""
+def open_ticket(workflow_key, title, content, source, actor_user=None, at=None, received_at=None, **facts):
+    """A new ticket at the start of the active version of a workflow, with its first deadline.
+
+    `received_at`: when the citizen's message or rating arrived; the clock runs from then, so a
+    message left unread for a week is already late when it is finally accepted.
+    """
     at = at or now()
+    received_at = min(received_at or at, at)
     wf = store.workflow(workflow_key)
     calendar = workdays.current()
     with db.atomic():
         ticket = Ticket(code=next_code(at), title=title, content=content, source=source,
                         workflow=wf.key, workflow_version=wf.version, stage=wf.start,
-                        created_at=at, stage_entered_at=at, **facts)
+                        created_at=received_at, stage_entered_at=received_at, **facts)
         stage = wf.stages[wf.start]
-        for name, value in engine.deadline_fields(wf, stage, state_of(ticket, wf), calendar, at).items():
+        for name, value in engine.deadline_fields(wf, stage, state_of(ticket, wf), calendar, received_at).items():
             setattr(ticket, name, value)
         ticket.deadline = ticket.due_at.date() if ticket.due_at else None
         ticket.save(force_insert=True)
         TicketEvent.create(ticket=ticket, actor=actor_user, role=actor_user.role if actor_user else "",
                            action="open", title="立案", to_stage=wf.start, created_at=at,
                            comment=f"按“{wf.title}”第 {wf.version} 版办理")
-    return ticket
+    if received_at < at and ticket.next_alert_at is not None and ticket.next_alert_at <= at:
+        sweep_one(ticket.id, at, calendar)  # accepted late: its cards are due now, not in five minutes
+    return Ticket.get_by_id(ticket.id)
 
 
 def available(ticket, user):
@@ -200,31 +207,39 @@ def sweep(at=None, batch=500):
         if not due:
             return counts
         for (ticket_id,) in due:
-            with db.atomic():
-                ticket = Ticket.get_by_id(ticket_id)
-                if ticket.next_alert_at is None or ticket.next_alert_at > at or ticket.due_at is None:
-                    continue
-                wf = workflow_of(ticket)
-                reached, upcoming = engine.sweep_step(wf, calendar, ticket.due_at, ticket.alert_level, at)
-                level = max(reached, default=ticket.alert_level)
-                updated = (Ticket.update(alert_level=level, next_alert_at=upcoming,
-                                         supervised=Ticket.supervised | (level >= 2))
-                           .where(Ticket.id == ticket.id, Ticket.revision == ticket.revision,
-                                  Ticket.alert_level == ticket.alert_level).execute())
-                if not updated:
-                    continue  # an officer acted meanwhile; the next sweep looks again
-                stage = wf.stages[ticket.stage]
-                for lvl in reached:
-                    kind = ALERT_KINDS[lvl]
-                    roles = wf.escalation.notify.get(kind, ("stage_role",))
-                    for role in dict.fromkeys(stage.role if r == "stage_role" else r for r in roles):
-                        _notify(ticket, role, kind,
-                                f"{ticket.code}“{ticket.title}”在“{stage.title}”环节{ALERT_TEXT[lvl]}，"
-                                f"时限 {ticket.due_at:%Y-%m-%d %H:%M}。", at)
-                    TicketEvent.create(ticket=ticket, action=f"alert_{kind}", title=ALERT_TEXT[lvl],
-                                       from_stage=ticket.stage, to_stage=ticket.stage, created_at=at,
-                                       comment="系统自动催办")
-                    counts[kind] += 1
+            for kind in sweep_one(ticket_id, at, calendar):
+                counts[kind] += 1
+
+
+def sweep_one(ticket_id, at, calendar):
+    """Send the alerts of one ticket that have come due; returns their kinds."""
+    sent = []
+    with db.atomic():
+        ticket = Ticket.get_by_id(ticket_id)
+        if ticket.next_alert_at is None or ticket.next_alert_at > at or ticket.due_at is None:
+            return sent
+        wf = workflow_of(ticket)
+        reached, upcoming = engine.sweep_step(wf, calendar, ticket.due_at, ticket.alert_level, at)
+        level = max(reached, default=ticket.alert_level)
+        updated = (Ticket.update(alert_level=level, next_alert_at=upcoming,
+                                 supervised=Ticket.supervised | (level >= 2))
+                   .where(Ticket.id == ticket.id, Ticket.revision == ticket.revision,
+                          Ticket.alert_level == ticket.alert_level).execute())
+        if not updated:
+            return sent  # an officer or another sweeper acted meanwhile; the next round looks again
+        stage = wf.stages[ticket.stage]
+        for lvl in reached:
+            kind = ALERT_KINDS[lvl]
+            roles = wf.escalation.notify.get(kind, ("stage_role",))
+            for role in dict.fromkeys(stage.role if r == "stage_role" else r for r in roles):
+                _notify(ticket, role, kind,
+                        f"{ticket.code}“{ticket.title}”在“{stage.title}”环节{ALERT_TEXT[lvl]}，"
+                        f"时限 {ticket.due_at:%Y-%m-%d %H:%M}。", at)
+            TicketEvent.create(ticket=ticket, action=f"alert_{kind}", title=ALERT_TEXT[lvl],
+                               from_stage=ticket.stage, to_stage=ticket.stage, created_at=at,
+                               comment="系统自动催办")
+            sent.append(kind)
+    return sent
 
 
 def start_sweeper(app, every_seconds=300):
@@ -378,7 +393,8 @@ def open_for_evaluation(evaluation, actor_user=None, at=None):
     what = evaluation.window.name if evaluation.window_id else evaluation.unit.name
     title = f"{what}：{'、'.join(titles) or '不满意评价'}"
     return open_ticket(key, title=title[:200], content=evaluation.comment or "（评价未留言）",
-                       source=evaluation.channel, actor_user=actor_user, at=at, unit=evaluation.unit_id,
+                       source=evaluation.channel, actor_user=actor_user, at=at,
+                       received_at=evaluation.created_at, unit=evaluation.unit_id,
                        window=evaluation.window_id, staff=evaluation.staff_id, evaluation=evaluation.id,
                        contact=evaluation.contact_id)
 
@@ -391,7 +407,8 @@ def open_for_message(message, actor_user=None, at=None):
         return existing
     with db.atomic():
         ticket = open_ticket("message", title=message.content[:30], content=message.content,
-                             source=message.channel, actor_user=actor_user, at=at, unit=message.unit_id,
+                             source=message.channel, actor_user=actor_user, at=at,
+                             received_at=message.created_at, unit=message.unit_id,
                              handling_unit=message.unit_id, message=message.id, contact=message.contact_id)
         Message.update(status="accepted").where(Message.id == message.id).execute()
     return ticket

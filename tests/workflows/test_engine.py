@@ -243,3 +243,15 @@ def test_the_lead_unit_reports_only_after_every_co_handler_answered(officers, co
     with pytest.raises(ActionRefused):  # a unit that is neither lead nor co-handler
         tickets.act(t.id, make_user("handler_d", "handler", county["township"]), "co_answer",
                     {"comment": "x"}, at=at(3))
+
+
+def test_a_message_accepted_late_is_already_on_the_supervision_list(officers, county):
+    import datetime as dt
+    from models import Message
+    message = Message.create(kind="appeal", unit=county["hall_a"], content="一周前的留言，一直没人理",
+                             created_at=MONDAY)
+    ticket = tickets.open_for_message(message, officers["office"], at=MONDAY + dt.timedelta(days=8))
+    assert ticket.created_at == MONDAY  # the clock ran from receipt
+    assert ticket.alert_level == 3 and ticket.supervised
+    assert Notification.select().where(Notification.ticket == ticket, Notification.kind == "red").exists()
+    assert Message.get_by_id(message.id).status == "accepted"

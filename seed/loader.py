@@ -185,10 +185,11 @@ def load_activity(today):
         else:
             evaluate(day, unit=rng.choice(villages), channel="qr")
 
-    for m in activity["messages"]:
-        day = past_weekday(rng, today, 200)
+    unread = len(activity["messages"]) - 3  # the last three wait for the office: some already late
+    for i, m in enumerate(activity["messages"]):
+        day = past_weekday(rng, today, 12 if i >= unread else 200)
         created = working_time(rng, day)
-        answered = (today - day).days > 7
+        answered = i < unread
         Message.create(
             kind=m["kind"], unit=Unit.get(Unit.code == m["unit"]) if m.get("unit") else None,
             content=m["content"], channel="web", contact=make_contact(m), created_at=created,

@@ -4,6 +4,7 @@ import datetime
 from flask import flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.peewee.filters import FilterEqual
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -60,11 +61,13 @@ class CalendarDayAdmin(SecureModelView):
             return self.inaccessible_callback("add_year")
         year = request.form.get("year", type=int)
         if year is None or not 2000 <= year <= 2100:
-            flash("请填写 2000 到 2100 之间的年份。", "error")
+            flash(_("Please enter a year from %(first)d to %(last)d.", first=2000, last=2100), "error")
             return redirect(url_for(".index_view")), 302
         added = workdays.add_year_by_weekend_rule(year)
         from models import AuditLog
         AuditLog.record("calendar_year", current_user, None, detail=f"{year}: {added} days",
                         ip=request.remote_addr)
-        flash(f"已按周末规则生成 {year} 年的 {added} 天；请按国务院办公厅通知逐日标出节假日和调休上班日。", "success")
+        flash(_("Generated %(n)d days of %(year)d by the weekend rule; now mark the public holidays and make-up "
+                "working days one by one, as the State Council General Office's notice gives them.",
+                n=added, year=year), "success")
         return redirect(url_for(".index_view", flt1_0=f"{year}-01-01 to {year}-12-31"))

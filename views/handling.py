@@ -4,6 +4,7 @@ import json
 from flask import abort, flash, redirect, request, send_file, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -86,7 +87,7 @@ def action_form(action, ticket, wf, formdata=None):
 
 def reply_templates(wf, ticket):
     """The workflow's reply templates with this ticket's facts filled in."""
-    values = {"result": ticket.result or "（办理结果）", "code": ticket.code,
+    values = {"result": ticket.result or _("(handling result)"), "code": ticket.code,
               "unit": ticket.handling_unit.name if ticket.handling_unit_id else ""}
     filled = []
     for title, text in wf.templates:
@@ -114,7 +115,7 @@ def timeline(ticket, wf):
                 continue
             shown = GRADE_TITLES.get(value, value) if key == "grade" else value
             details.append((FIELD_TITLES.get(key, key), shown))
-        rows.append({"event": e, "actor": e.actor.full_name or e.actor.username if e.actor_id else "系统",
+        rows.append({"event": e, "actor": e.actor.full_name or e.actor.username if e.actor_id else _("System"),
                      "role": role_label(e.role) if e.role else "", "from": stage_title(e.from_stage),
                      "to": stage_title(e.to_stage), "details": details, "files": files.get(e.id, [])})
     return rows
@@ -122,32 +123,32 @@ def timeline(ticket, wf):
 
 class NewTicketForm(FlaskForm):
     """What the hotline officer or the office records when a problem arrives by phone or visit."""
-    workflow = SelectField("办理流程")
-    source = SelectField("来源", choices=[])
-    title = StringField("问题摘要")
-    content = TextAreaField("反映内容")
-    unit = SelectField("被反映单位", choices=[])
-    name = StringField("反映人姓名（可不填）", validators=[Optional()])
-    phone = StringField("联系电话（可不填）", validators=[Optional()])
+    workflow = SelectField(_l("Workflow"))
+    source = SelectField(_l("Source"), choices=[])
+    title = StringField(_l("Summary"))
+    content = TextAreaField(_l("What was reported"))
+    unit = SelectField(_l("Unit concerned"), choices=[])
+    name = StringField(_l("Complainant's name (optional)"), validators=[Optional()])
+    phone = StringField(_l("Contact phone (optional)"), validators=[Optional()])
 
     def check(self):
         errors = {}
         if not (self.title.data or "").strip():
-            errors["title"] = "请填写问题摘要。"
+            errors["title"] = _("Please fill in the summary.")
         elif len(self.title.data) > 200:
-            errors["title"] = "问题摘要最多 200 字。"
+            errors["title"] = _("The summary can have at most %(n)d characters.", n=200)
         if not (self.content.data or "").strip():
-            errors["content"] = "请填写反映内容。"
+            errors["content"] = _("Please fill in what was reported.")
         phone = (self.phone.data or "").strip()
         if phone and not (phone.isdigit() and 7 <= len(phone) <= 12):
-            errors["phone"] = "电话应当是 7 到 12 位数字。"
+            errors["phone"] = _("The phone number must have %(least)d to %(most)d digits.", least=7, most=12)
         for name, message in errors.items():
             getattr(self, name).errors = [message]
         return not errors
 
 
 class AppealForm(FlaskForm):
-    reason = TextAreaField("申诉理由")
+    reason = TextAreaField(_l("Reason for the appeal"))
 
 
 class HandlingView(SecureBaseView):
@@ -205,7 +206,7 @@ class HandlingView(SecureBaseView):
                                          content=form.content.data.strip(), source=form.source.data,
                                          actor_user=current_user, unit=int(form.unit.data) if form.unit.data else None,
                                          contact=contact)
-            flash(f"已登记 {ticket.code}。", "success")
+            flash(_("Registered %(code)s.", code=ticket.code), "success")
             return redirect(url_for(".show", ticket_id=ticket.id))
         status = 422 if request.method == "POST" else 200
         return self.render("admin/ticket_new.html", form=form), status
@@ -221,19 +222,21 @@ class HandlingView(SecureBaseView):
             abort(404)
         existing = Ticket.get_or_none(Ticket.evaluation == evaluation, Ticket.workflow == "appeal")
         if existing is not None:
-            flash(f"这条评价已经申诉过（{existing.code}）。", "info")
+            flash(_("This evaluation has already been appealed (%(code)s).", code=existing.code), "info")
             return redirect(url_for(".show", ticket_id=existing.id))
         form = AppealForm()
         if request.method == "POST" and form.validate():
             reason = (form.reason.data or "").strip()
             if len(reason) < 10:
-                form.reason.errors = ["请写明申诉理由（至少 10 个字），例如当时的办件情况、监控记录。"]
+                form.reason.errors = [_("Please give the reason for the appeal (at least %(n)d characters), "
+                                        "for example how the case was handled or what the camera recorded.", n=10)]
             else:
                 ticket = tickets.open_ticket(
                     "appeal", title=f"评价申诉：{evaluation.unit.name} #{evaluation.id}", content=reason,
                     source=evaluation.channel, actor_user=current_user, unit=evaluation.unit_id,
                     handling_unit=evaluation.unit_id, evaluation=evaluation.id)
-                flash(f"申诉已提交（{ticket.code}），由纪委监委复核。", "success")
+                flash(_("Appeal submitted (%(code)s); the discipline commission will review it.", code=ticket.code),
+                      "success")
                 return redirect(url_for(".show", ticket_id=ticket.id))
         status = 422 if request.method == "POST" else 200
         return self.render("admin/appeal.html", form=form, evaluation=evaluation), status
@@ -347,15 +350,16 @@ def stage_title(view, context, model, name):
 def warning_badge(view, context, model, name):
     if model.status != "open":
         return ""
-    labels = {1: ("warning", "已提醒"), 2: ("warning", "黄牌"), 3: ("danger", "红牌")}
+    labels = {1: ("warning", _("Reminded")), 2: ("warning", _("Yellow card")), 3: ("danger", _("Red card"))}
     parts = []
     if model.alert_level in labels:
         css, text = labels[model.alert_level]
         parts.append(Markup('<span class="badge badge-{}">{}</span>').format(css, text))
     if model.paused_at:
-        parts.append(Markup('<span class="badge badge-secondary">中止计时</span>'))
+        parts.append(Markup('<span class="badge badge-secondary">{}</span>').format(_("Clock paused")))
     if model.deadline_estimated:
-        parts.append(Markup('<span class="badge badge-light" title="超出已知日历，按周末推算">推算</span>'))
+        parts.append(Markup('<span class="badge badge-light" title="{}">{}</span>').format(
+            _("Beyond the known calendar; estimated from weekends"), _("estimated")))
     return Markup(" ").join(parts)
 
 

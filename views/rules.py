@@ -3,6 +3,7 @@ import difflib
 
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from peewee import JOIN
@@ -52,10 +53,11 @@ class WorkflowRulesView(SecureBaseView):
                     AuditLog.record("workflow_save", current_user, store.latest_file(),
                                     detail=", ".join(f"{k} v{w.version}" for k, w in definitions.workflows.items()),
                                     ip=request.remote_addr)
-                    flash("已保存。新立案的工单按新版本办理，在办工单仍按原版本办理。", "success")
+                    flash(_("Saved. New tickets follow the new version; "
+                            "tickets in progress keep their original version."), "success")
                     return redirect(url_for(".index"))
                 store.validate(text)
-                flash("检查通过，没有发现错误（尚未保存）。", "success")
+                flash(_("Checked: no errors found (not saved yet)."), "success")
             except WorkflowFileError as exc:
                 problems, status = exc.problems, 422
         else:
@@ -69,5 +71,6 @@ class WorkflowRulesView(SecureBaseView):
             abort(404)
         previous = WorkflowFile.select().where(WorkflowFile.id < file_id).order_by(WorkflowFile.id.desc()).first()
         diff = list(difflib.unified_diff((previous.text if previous else "").splitlines(),
-                                         current.text.splitlines(), "上一版", "本版", lineterm="", n=2))
+                                         current.text.splitlines(), _("Previous version"), _("This version"),
+                                         lineterm="", n=2))
         return self.render("admin/rules_history.html", current=current, previous=previous, diff=diff)

@@ -70,4 +70,4 @@ class CalendarDayAdmin(SecureModelView):
         flash(_("Generated %(n)d days of %(year)d by the weekend rule; now mark the public holidays and make-up "
                 "working days one by one, as the State Council General Office's notice gives them.",
                 n=added, year=year), "success")
-        return redirect(url_for(".index_view", flt1_0=f"{year}-01-01 to {year}-12-31"))
+        return redirect(url_for(".index_view", flt0_4=f"{year}-01-01 to {year}-12-31"))

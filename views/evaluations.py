@@ -28,7 +28,7 @@ def appeal_link(view, context, model, name):
     """A unit handler may appeal a rating of its own unit (误评/恶意差评)."""
     if current_user.role != HANDLER or model.level == "satisfied" or model.excluded:
         return ""
-    return Markup('<a href="{}">{}</a>').format(url_for("handle.appeal", evaluation_id=model.id), _l("Appeal"))
+    return Markup('<a href="{}">{}</a>').format(url_for("handle.appeal", evaluation_id=model.id), _l("Appeal this rating"))
 
 
 class EvaluationAdmin(OrgModelView):
@@ -39,7 +39,7 @@ class EvaluationAdmin(OrgModelView):
     prejoined = (Unit, Window, Staff)
     column_list = ("created_at", "unit", "window", "staff", "level", "reasons", "comment", "channel",
                    "excluded", "appeal")
-    column_labels = {"reasons": _l("Dissatisfaction reasons"), "appeal": _l("Appeal")}
+    column_labels = {"reasons": _l("Dissatisfaction reasons"), "appeal": _l("Rating appeal")}
     column_export_exclude_list = ("appeal",)
     column_default_sort = ("created_at", True)
     column_sortable_list = ("created_at", "level", "channel")

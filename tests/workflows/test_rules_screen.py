@@ -75,3 +75,12 @@ def test_a_reader_cannot_change_the_calendar(client, login_as, conn):
         "list_form_pk": "2026-03-03", "workday": "", "csrf_token": token})
     assert response.status_code == 403
     assert CalendarDay.get_by_id(dt.date(2026, 3, 3)).workday is True
+
+
+def test_after_adding_a_year_the_calendar_shows_that_year(client, login_as, conn):
+    login_as("office")
+    token = csrf_token(client, "/admin/calendar/")
+    page = client.post("/admin/calendar/add-year/", data={"year": "2031", "csrf_token": token},
+                       follow_redirects=True)
+    body = text(page)
+    assert "2031-01-01" in body and "无效的筛选器" not in body

@@ -134,8 +134,12 @@ def seed_from_library(first_year=2020):
             rows.append({"day": day, "workday": not holiday, "name": _holiday_name(day, holiday, name),
                          "origin": "chinesecalendar"})
         day += datetime.timedelta(days=1)
+    return _insert_days(rows)
+
+
+def _insert_days(rows):
     with db.atomic():
-        for start in range(0, len(rows), 500):
+        for start in range(0, len(rows), 500):  # SQLite limits the variables of one statement
             CalendarDay.insert_many(rows[start:start + 500]).execute()
     invalidate()
     return len(rows)
@@ -164,8 +168,4 @@ def add_year_by_weekend_rule(year):
         if day not in existing:
             rows.append({"day": day, "workday": day.weekday() < 5, "name": "", "origin": "office"})
         day += datetime.timedelta(days=1)
-    with db.atomic():
-        for start in range(0, len(rows), 500):
-            CalendarDay.insert_many(rows[start:start + 500]).execute()
-    invalidate()
-    return len(rows)
+    return _insert_days(rows)

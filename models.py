@@ -175,6 +175,8 @@ class Evaluation(BaseModel):
     created_at = DateTimeField(default=now, index=True, verbose_name=_l("Time"))
     # An upheld appeal (误评/恶意差评) keeps the rating but leaves it out of the figures (v3).
     excluded = BooleanField(default=False, index=True, verbose_name=_l("Excluded after appeal"))
+    # The page's one-time key: a double tap or a resent form does not count twice (v5).
+    submission_key = CharField(max_length=40, null=True, unique=True)
 
     class Meta:
         # A unit's own list, newest first (schema version 2).

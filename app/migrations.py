@@ -62,12 +62,21 @@ def v4_co_handling(migrator):
     db.create_tables([CoHandling], safe=True)
 
 
+def v5_submission_key(migrator):
+    """One rating per service moment: the rating page's one-time key, unique."""
+    from models import Evaluation
+    ensure_columns(migrator, Evaluation, ["submission_key"])
+    if not any(list(i.columns) == ["submission_key"] for i in db.get_indexes("evaluation")):
+        migrator.add_index("evaluation", ["submission_key"], unique=True).run()
+
+
 # version -> function(migrator) bringing the schema from version-1 to version.
 # Version 1 is the first released schema (tests/data/schema_v1.*.sql).
 MIGRATIONS = {
     2: v2_unit_list_indexes,
     3: v3_workflow_engine,
     4: v4_co_handling,
+    5: v5_submission_key,
 }
 
 LATEST = max(MIGRATIONS, default=1)

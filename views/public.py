@@ -1,0 +1,95 @@
+"""Pages citizens touch: the hall kiosk and the phone rating page behind each QR code."""
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+from app import ratings
+from models import Reason, Staff, Unit, Window
+
+bp = Blueprint("public", __name__)
+limiter = Limiter(get_remote_address, storage_uri="memory://", headers_enabled=False)
+
+
+def hall_units():
+    return list(Unit.select().where(Unit.active, Unit.id.in_(Window.select(Window.unit).where(Window.active)))
+                .order_by(Unit.code))
+
+
+def rating_page(window, staff, channel, errors=None, form=None, status=200, bound=""):
+    """The three big choices, the reasons that appear on 不满意, an optional comment and phone."""
+    token = (staff.token if staff is not None and window is None else window.token)
+    people = list(Staff.select().where(Staff.window == window, Staff.active).order_by(Staff.number)) \
+        if window is not None and staff is None else []
+    return render_template(
+        "public/rate.html", window=window, staff=staff, people=people, token=token, channel=channel,
+        reasons=list(Reason.offered()), errors=errors or {}, form=form or {},
+        submission_key=ratings.new_submission_key(), bound=bound or (form or {}).get("bound", "")), status
+
+
+@bp.route("/kiosk")
+def kiosk():
+    """The hall's touch screen: unit → window → rate. `?window=<token>` binds a counter pad."""
+    token = request.args.get("window")
+    if token:
+        window, staff = ratings.target_for(token)
+        if window is None:
+            return render_template("public/message.html", title=_("This window is not in service"),
+                                   text=_("Please ask the hall staff for help.")), 404
+        # Opened from the kiosk's lists it returns to the start; opened directly it is a counter pad.
+        return rating_page(window, None, "kiosk", bound="" if request.args.get("browse") else token)
+    unit_id = request.args.get("unit", type=int)
+    if unit_id:
+        unit = Unit.get_or_none(Unit.id == unit_id, Unit.active)
+        if unit is None:
+            abort(404)
+        windows = list(Window.select().where(Window.unit == unit, Window.active).order_by(Window.number))
+        return render_template("public/kiosk_windows.html", unit=unit, windows=windows)
+    return render_template("public/kiosk_units.html", units=hall_units())
+
+
+@bp.route("/e/<token>")
+def by_code(token):
+    """What a phone opens after scanning a window's or an officer's QR code."""
+    window, staff = ratings.target_for(token)
+    if window is None and staff is None:
+        return render_template("public/message.html", title=_("This QR code is no longer valid"),
+                               text=_("It may have been replaced. Please scan the code now shown at the window.")), 404
+    return rating_page(window if staff is None else None, staff, "qr")
+
+
+@bp.route("/rate", methods=["POST"])
+@limiter.limit(lambda: current_app.config["RATING_RATE_LIMIT"])
+def rate():
+    form = request.form
+    try:
+        evaluation, ticket, created = ratings.submit(
+            form.get("token"), form.get("level"), form.getlist("reasons"), form.get("comment"),
+            form.get("phone"), form.get("channel"), form.get("submission_key"),
+            staff_id=form.get("staff", type=int))
+    except ratings.RatingRefused as refused:
+        window, staff = ratings.target_for(form.get("token", ""))
+        if window is None and staff is None:
+            return render_template("public/message.html", title=_("This QR code is no longer valid"),
+                                   text=refused.errors.get("target", "")), 422
+        return rating_page(window if staff is None or form.get("channel") == "kiosk" else None, staff,
+                           form.get("channel") if form.get("channel") in ratings.CHANNELS else "qr",
+                           errors=refused.errors, form=form, status=422)
+    back = url_for("public.kiosk", window=form.get("bound")) if form.get("bound") else url_for("public.kiosk")
+    return render_template("public/thanks.html", evaluation=evaluation, ticket=ticket,
+                           kiosk=form.get("channel") == "kiosk", back=back)
+
+
+def too_many(exc):
+    return render_template("public/message.html", title=_("Please wait a moment"),
+                           text=_("Too many ratings were sent from this device just now. "
+                                  "Please try again in a minute; nothing you sent before was lost.")), 429
+
+
+def init_app(app):
+    app.config.setdefault("RATING_RATE_LIMIT", "30 per minute")
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    limiter.init_app(app)
+    limiter.reset()  # counts belong to one app: a new app (a test, a restart) starts afresh
+    app.register_error_handler(429, too_many)
+    app.register_blueprint(bp)

@@ -20,6 +20,7 @@ READ = {
     "notifications": {"office", "leader", "inspector", "handler", "bureau"},
     "rules": {"office", "leader", "inspector", "auditor"},
     "calendar": {"office", "leader", "inspector", "bureau", "auditor"},
+    "qr": {"sysadmin", "office", "bureau", "handler"},
 }
 CREATE = {
     "unit": {"sysadmin", "office", "bureau"},

@@ -11,6 +11,7 @@ from views.calendar import CalendarDayAdmin
 from views.evaluations import EvaluationAdmin
 from views.handling import HandlingView, NotificationView, SupervisionView, TodoView
 from views.home import HomeView
+from views.qr import QRCodeView
 from views.rules import WorkflowRulesView
 from views.org import ReasonAdmin, StaffAdmin, UnitAdmin, UnitTreeView, WindowAdmin
 from views.tickets import MessageAdmin, TicketAdmin
@@ -44,6 +45,7 @@ def init_admin(app):
     admin.add_view(UnitAdmin(Unit, name=_l("Units"), category=ORG))
     admin.add_view(WindowAdmin(Window, name=_l("Windows"), category=ORG))
     admin.add_view(StaffAdmin(Staff, name=_l("Staff"), category=ORG))
+    admin.add_view(QRCodeView(name=_l("QR codes"), endpoint="qr", url="qr", category=ORG))
     admin.add_view(ReasonAdmin(Reason, name=_l("Dissatisfaction reasons"), category=ORG))
     admin.add_view(EvaluationAdmin(Evaluation, name=_l("Evaluations"), category=FEEDBACK))
     admin.add_view(MessageAdmin(Message, name=_l("Messages"), category=FEEDBACK))

@@ -1,7 +1,9 @@
 """The county's organisation: units (as a tree), windows, staff, dissatisfaction reasons."""
 from collections import defaultdict
 
+from flask import abort
 from flask_admin import expose
+from flask_admin.actions import action
 from flask_admin.contrib.peewee.filters import FilterEqual
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -10,7 +12,7 @@ from wtforms.validators import ValidationError
 
 from app.roles import (AUDITOR, BUREAU, HANDLER, INSPECTOR, LEADER, OFFICE, ROLE_IDS, SYSADMIN,
                        UNIT_BOUND)
-from models import UNIT_KINDS, Reason, Staff, Unit, Window
+from models import UNIT_KINDS, Reason, Staff, Unit, Window, db
 from views.base import SecureBaseView, SecureModelView, own_unit_ids, request_options, user_role
 from views.validators import NotBlank, Unique, strip
 
@@ -111,7 +113,29 @@ class UnitAdmin(OrgModelView):
             raise ValidationError(_("A village service station must belong to a township."))
 
 
-class WindowAdmin(OrgModelView):
+class TokenRotation:
+    """Action: replace the public token after a badge is lost; the old QR code stops at once."""
+
+    @action("rotate_token", _l("Replace the QR code"),
+            _l("The old QR codes of the selected rows will stop working at once. Continue?"))
+    def action_rotate_token(self, ids):
+        from flask import flash, request
+        from flask_login import current_user
+        from models import AuditLog, new_token
+        if not self.can_edit:
+            abort(403)
+        rows = list(self.get_query().where(self.model.id.in_(ids)))
+        with db.atomic():
+            for row in rows:
+                self.model.update(token=new_token()).where(self.model.id == row.id).execute()
+                AuditLog.record("rotate_token", current_user, row, ip=request.remote_addr)
+        flash(_("%(n)d QR codes replaced; print the new ones from 二维码.", n=len(rows)), "success")
+
+    def is_action_allowed(self, name):
+        return self.can_edit and super().is_action_allowed(name)
+
+
+class WindowAdmin(TokenRotation, OrgModelView):
     unit_field = Window.unit
     prejoined = (Unit,)
     column_list = ("number", "name", "unit", "services", "active")
@@ -134,7 +158,7 @@ class WindowAdmin(OrgModelView):
         return Window.select(Window, Unit).join(Unit)
 
 
-class StaffAdmin(OrgModelView):
+class StaffAdmin(TokenRotation, OrgModelView):
     unit_field = Staff.unit
     prejoined = (Unit, Window)
     column_list = ("number", "name", "unit", "window", "position", "active")

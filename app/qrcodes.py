@@ -1,0 +1,21 @@
+"""QR codes for windows and badges, drawn by segno (no internet, no image service)."""
+import io
+
+import segno
+
+
+def rating_url(base_url, token):
+    return f"{base_url.rstrip('/')}/e/{token}"
+
+
+def svg(url, scale=4):
+    out = io.BytesIO()
+    # Error correction M survives a scuffed sticker; the quiet zone is kept for cheap phones.
+    segno.make(url, error="m").save(out, kind="svg", scale=scale, xmldecl=False, svgns=True)
+    return out.getvalue().decode("utf-8")
+
+
+def png(url, scale=8):
+    out = io.BytesIO()
+    segno.make(url, error="m").save(out, kind="png", scale=scale)
+    return out.getvalue()

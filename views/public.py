@@ -93,3 +93,5 @@ def init_app(app):
     limiter.reset()  # counts belong to one app: a new app (a test, a restart) starts afresh
     app.register_error_handler(429, too_many)
     app.register_blueprint(bp)
+    from views import board
+    app.register_blueprint(board.bp)

@@ -1,0 +1,97 @@
+"""留言板, 纪企直通车 and 进度查询 as a citizen and a company use them."""
+import re
+
+import pytest
+
+from app import tickets
+from app.credit_code import is_valid
+from models import Contact, Message, Ticket
+
+
+def text(response):
+    return re.sub(r"\s+", " ", response.get_data(as_text=True))
+
+
+def token(client, url):
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(url).get_data(as_text=True)).group(1)
+
+
+def post(client, url, **data):
+    return client.post(url, data=dict(data, csrf_token=token(client, url)))
+
+
+def code_of(response):
+    return re.search(r'id="query-code">([0-9A-Z]{12})<', response.get_data(as_text=True)).group(1)
+
+
+def test_an_anonymous_message_gets_a_query_code_and_a_ticket(client, county):
+    response = post(client, "/board", kind="suggestion", unit=str(county["hall_a"].id),
+                    content="建议大厅增设老年人爱心座椅", name="", phone="")
+    assert response.status_code == 200
+    code = code_of(response)
+    message = Message.get(Message.query_code == code)
+    assert message.contact_id is None and message.status == "accepted"
+    ticket = Ticket.get(Ticket.message == message)
+    assert ticket.workflow == "message" and ticket.query_code == code
+    found = client.post("/track", data={"code": code, "csrf_token": token(client, "/track")})
+    assert found.status_code == 200 and "受理" in text(found)
+
+
+def test_a_real_name_message_needs_the_phone_digits_and_shows_only_the_public_answer(client, county, make_user):
+    response = post(client, "/board", kind="complaint", unit="", content="办事窗口工作人员态度差",
+                    name="王某", phone="13912345678")
+    code = code_of(response)
+    assert "电话的后四位" in text(response)
+    assert client.post("/track", data={"code": code, "csrf_token": token(client, "/track")}).status_code == 404
+    assert client.post("/track", data={"code": code, "last4": "0000",
+                                       "csrf_token": token(client, "/track")}).status_code == 404
+    ticket = Ticket.get(Ticket.query_code == code)
+    office = make_user("office", "office")
+    handler = make_user("h", "handler", county["hall_a"])
+    ticket, _ = tickets.act(ticket.id, office, "accept", {})
+    ticket, _ = tickets.act(ticket.id, office, "own", {"unit": county["hall_a"].id, "classification": "服务态度"})
+    tickets.act(ticket.id, handler, "sign", {})
+    tickets.act(ticket.id, handler, "done", {"result": "内部：已对张丽娜批评教育"})
+    tickets.act(ticket.id, office, "reply", {"result": "已对相关人员批评教育，感谢监督"})
+    page = text(client.post("/track", data={"code": code, "last4": "5678", "csrf_token": token(client, "/track")}))
+    assert "已对相关人员批评教育，感谢监督" in page and "办结" in page
+    assert "张丽娜" not in page and "内部" not in page  # the handler's own report stays internal
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"kind": "suggestion", "content": ""}, "请写下您要反映的内容"),
+    ({"kind": "suggestion", "content": "长" * 2001}, "内容最多 2000 字"),
+    ({"kind": "nonsense", "content": "x"}, "请选择留言类别"),
+    ({"kind": "suggestion", "content": "x", "phone": "12"}, "请填写正确的手机号"),
+    ({"kind": "suggestion", "content": "x", "unit": "99999"}, "请从列表中选择单位"),
+])
+def test_bad_messages_are_explained_and_nothing_saved(client, county, data, message):
+    response = post(client, "/board", **data)
+    assert response.status_code == 422 and message in text(response)
+    assert Message.select().count() == 0 and Contact.select().count() == 0 and Ticket.select().count() == 0
+
+
+def test_the_credit_code_checksum():
+    assert is_valid("91350100M000100Y43") and is_valid("91440300708461136T")
+    assert not is_valid("91350100M000100Y44") and not is_valid("91350100M000100Y4") and not is_valid("")
+
+
+def test_an_enterprise_appeal_opens_an_enterprise_ticket(client, county):
+    bad = post(client, "/enterprise", company="海兴锦绣服饰有限公司", credit_code="91350100M000100Y44",
+               name="曹某", phone="13800001111", category="物流", content="原材料运货车下不了高速")
+    assert bad.status_code == 422 and "统一社会信用代码" in text(bad)
+    assert Ticket.select().count() == 0
+    response = post(client, "/enterprise", company="海兴锦绣服饰有限公司", credit_code="91350100m000100y43",
+                    name="曹某", phone="13800001111", category="物流", content="原材料运货车下不了高速")
+    assert response.status_code == 200
+    ticket = Ticket.get(Ticket.query_code == code_of(response))
+    assert ticket.workflow == "enterprise" and ticket.classification == "物流"
+    assert ticket.contact.credit_code == "91350100M000100Y43" and ticket.contact.company == "海兴锦绣服饰有限公司"
+
+
+def test_wrong_codes_are_rate_limited_but_right_ones_are_not(client, county):
+    right = code_of(post(client, "/board", kind="suggestion", content="测试"))
+    t = token(client, "/track")
+    codes = [client.post("/track", data={"code": "AAAAAAAAAAAA", "csrf_token": t}).status_code for _ in range(11)]
+    assert codes[:10] == [404] * 10 and codes[10] == 429
+    assert "请稍等" in text(client.post("/track", data={"code": right, "csrf_token": t}))

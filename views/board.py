@@ -1,0 +1,68 @@
+"""留言板, 纪企直通车 and 进度查询: what a citizen or a company writes, and how they follow it."""
+from flask import Blueprint, render_template, request
+from flask_babel import gettext as _
+
+from app import appeals, tickets
+from models import MESSAGE_KINDS, Unit
+from views.public import hall_units, limiter
+
+bp = Blueprint("board", __name__)
+
+
+def unit_groups():
+    """Units to address, the hall's first; villages are reached through their township."""
+    others = list(Unit.select().where(Unit.active, Unit.kind.in_(("law_enforcement", "township", "farm", "zone")))
+                  .order_by(Unit.kind, Unit.code))
+    return hall_units(), others
+
+
+@bp.route("/board", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def board():
+    errors, form = {}, request.form
+    if request.method == "POST":
+        try:
+            message = appeals.leave_message(form.get("kind"), form.get("unit"), form.get("content"),
+                                            form.get("name"), form.get("phone"))
+            return render_template("public/board_done.html", code=message.query_code,
+                                   real_name=bool(message.contact_id and message.contact.phone))
+        except appeals.Refused as refused:
+            errors = refused.errors
+    hall, others = unit_groups()
+    return render_template("public/board.html", kinds=MESSAGE_KINDS, hall=hall, others=others,
+                           errors=errors, form=form), 422 if errors else 200
+
+
+@bp.route("/enterprise", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def enterprise():
+    errors, form = {}, request.form
+    if request.method == "POST":
+        try:
+            ticket = appeals.enterprise_appeal(form.get("company"), form.get("credit_code"), form.get("name"),
+                                               form.get("phone"), form.get("category"), form.get("content"))
+            return render_template("public/board_done.html", code=ticket.query_code, real_name=True,
+                                   enterprise=True)
+        except appeals.Refused as refused:
+            errors = refused.errors
+    return render_template("public/enterprise.html", categories=appeals.ENTERPRISE_CATEGORIES,
+                           errors=errors, form=form), 422 if errors else 200
+
+
+@bp.route("/track", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"], deduct_when=lambda response: response.status_code == 404)
+def track():
+    """Progress by query code: stage and dates and the public answer, never internal notes or names."""
+    if request.method == "GET":
+        return render_template("public/track.html", found=None, form={})
+    found = appeals.find(request.form.get("code"), request.form.get("last4"))
+    if found is None:
+        return render_template("public/track.html", found=None, form=request.form,
+                               error=_("No record matches this query code (and phone digits). "
+                                       "Please check them; after several wrong tries, wait a minute.")), 404
+    ticket = found["ticket"]
+    stage = None
+    if ticket is not None:
+        wf = tickets.workflow_of(ticket)
+        stage = wf.stages.get(ticket.stage)
+    return render_template("public/track.html", found=found, ticket=ticket, stage=stage, form={})

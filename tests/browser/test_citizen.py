@@ -1,0 +1,76 @@
+"""In a real browser: the hall kiosk (1080×1920 portrait) and a phone (375×667).
+
+Screenshots land in docs/screenshots/ for README.md.
+"""
+import re
+from pathlib import Path
+
+from tests.browser.test_walk import CHROMIUM, browser, pytestmark, server  # noqa: F401 (fixtures)
+
+SHOTS = Path(__file__).resolve().parent.parent.parent / "docs" / "screenshots"
+
+
+def shot(page, name):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"))
+
+
+def test_kiosk_rating_with_reasons_and_reset(server, browser):  # noqa: F811
+    page = browser.new_page(viewport={"width": 1080, "height": 1920}, has_touch=True)
+    page.goto(server + "/kiosk")
+    shot(page, "kiosk-1-units")
+    page.click("text=县行政审批局")
+    page.click("#windows a >> nth=0")
+    assert not page.is_visible("#reasons")  # reasons appear only on 不满意
+    page.click("label.level.bad")
+    assert page.is_visible("#reasons")
+    shot(page, "kiosk-2-dissatisfied-reasons")
+    page.click("button.submit")
+    assert "请至少选一个不满意原因" in page.inner_text("main")
+    page.click("#level-dissatisfied + span")
+    page.click("text=办理速度慢")
+    page.fill("textarea[name=comment]", "排队一个多小时")
+    page.click("button.submit")
+    assert "感谢您的评价" in page.inner_text("#thanks")
+    shot(page, "kiosk-3-thanks")
+    page.wait_for_url(re.compile(r".*/kiosk$"), timeout=15000)  # back to the start by itself
+    assert "请选择为您办事的单位" in page.inner_text("main")
+
+
+def test_phone_rating_message_lookup_and_enterprise(server, browser):  # noqa: F811
+    phone = browser.new_page(viewport={"width": 375, "height": 667}, is_mobile=True, has_touch=True)
+    phone.goto(server + "/kiosk")
+    phone.click("text=县医疗保障局")
+    token = phone.get_attribute("#windows a >> nth=0", "href").split("window=")[1].split("&")[0]
+    phone.goto(f"{server}/e/{token}")
+    shot(phone, "phone-1-rate")
+    phone.click("label.level.good")
+    phone.click("button.submit")
+    assert "感谢您的评价" in phone.inner_text("#thanks")
+
+    phone.goto(server + "/board")
+    phone.select_option("select[name=kind]", "appeal")
+    phone.fill("textarea[name=content]", "医保报销材料提交后一个月没有消息")
+    phone.fill("input[name=phone]", "13812345678")
+    shot(phone, "phone-2-board")
+    phone.click("button.submit")
+    code = phone.inner_text("#query-code")
+    assert re.fullmatch(r"[0-9A-Z]{12}", code)
+    shot(phone, "phone-3-query-code")
+    phone.goto(server + "/track")
+    phone.fill("input[name=code]", code)
+    phone.fill("input[name=last4]", "5678")
+    phone.click("button.submit")
+    assert "受理" in phone.inner_text("#track-stage")
+    shot(phone, "phone-4-track")
+
+    phone.goto(server + "/enterprise")
+    phone.fill("input[name=company]", "海兴锦绣服饰有限公司")
+    phone.fill("input[name=credit_code]", "91350100M000100Y43")
+    phone.fill("input[name=name]", "曹某")
+    phone.fill("input[name=phone]", "13800001111")
+    phone.select_option("select[name=category]", "物流")
+    phone.fill("textarea[name=content]", "原材料运货车下不了高速，产品发不出")
+    phone.click("button.submit")
+    assert re.fullmatch(r"[0-9A-Z]{12}", phone.inner_text("#query-code"))
+    shot(phone, "phone-5-enterprise-done")

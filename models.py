@@ -398,6 +398,16 @@ class AuditLog(BaseModel):
             detail=detail, ip=ip or "")
 
 
+class ApiToken(BaseModel):
+    """A machine's key to the officer endpoints of the open API; only its hash is kept (v6)."""
+    user = ForeignKeyField(User, backref="api_tokens", on_delete="RESTRICT", verbose_name=_l("Account"))
+    name = CharField(max_length=100, verbose_name=_l("Name"))
+    token_hash = CharField(max_length=64, unique=True)
+    active = BooleanField(default=True, verbose_name=_l("Active"))
+    created_at = DateTimeField(default=now, verbose_name=_l("Created"))
+    last_used_at = DateTimeField(null=True, verbose_name=_l("Last used"))
+
+
 class CoHandling(BaseModel):
     """A co-handling unit (协办单位) of a ticket; the lead unit waits for its answer (v4)."""
     ticket = ForeignKeyField(Ticket, backref="co_handling", on_delete="RESTRICT", verbose_name=_l("Ticket"))
@@ -475,6 +485,6 @@ class Attachment(BaseModel):
 
 ALL_MODELS = (SystemSetting, Unit, Window, Staff, Reason, Contact, Evaluation, EvaluationReason,
               Message, User, Ticket, TicketEvent, AuditLog, WorkflowVersion, WorkflowFile, CalendarDay,
-              Notification, Attachment, CoHandling)
+              Notification, Attachment, CoHandling, ApiToken)
 
 __all__ = [m.__name__ for m in ALL_MODELS] + ["db", "fn", "JOIN", "ALL_MODELS", "mask_phone"]

@@ -135,7 +135,27 @@ def move_tickets(workflow, version, mappings, apply):
     click.echo(("已移动" if apply else "预演：可以移动") + f" {len(report)} 件工单。" + ("" if apply else "加 --apply 执行。"))
 
 
+@click.command("create-api-token")
+@click.argument("username")
+@click.option("--name", default="接口", help="用途，例如 12345 热线平台")
+@with_appcontext
+def create_api_token(username, name):
+    """为干部账号生成开放接口令牌（只显示一次）/ Create an API token for an officer."""
+    import hashlib
+    import secrets
+    from models import ApiToken
+    with db.connection_context():
+        user = User.get_or_none(User.username == username, User.active)
+        if user is None:
+            raise click.ClickException(f"没有在用的账号 {username}。")
+        token = secrets.token_urlsafe(32)
+        with db.atomic():
+            ApiToken.create(user=user, name=name, token_hash=hashlib.sha256(token.encode()).hexdigest())
+            AuditLog.record("api_token_create", None, user, detail=name)
+    click.echo(f"令牌（只显示这一次，请妥善保存）：{token}")
+
+
 def init_app(app):
-    for command in (create_user, seed_command, upgrade_db, backup, check_workflows, sweep_command,
+    for command in (create_api_token, create_user, seed_command, upgrade_db, backup, check_workflows, sweep_command,
                     move_tickets):
         app.cli.add_command(command)

@@ -70,6 +70,12 @@ def v5_submission_key(migrator):
         migrator.add_index("evaluation", ["submission_key"], unique=True).run()
 
 
+def v6_api_tokens(migrator):
+    """Keys for the officer endpoints of the open API."""
+    from models import ApiToken
+    db.create_tables([ApiToken], safe=True)
+
+
 # version -> function(migrator) bringing the schema from version-1 to version.
 # Version 1 is the first released schema (tests/data/schema_v1.*.sql).
 MIGRATIONS = {
@@ -77,6 +83,7 @@ MIGRATIONS = {
     3: v3_workflow_engine,
     4: v4_co_handling,
     5: v5_submission_key,
+    6: v6_api_tokens,
 }
 
 LATEST = max(MIGRATIONS, default=1)

@@ -6,7 +6,7 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
 from models import AuditLog, CalendarDay, Evaluation, Message, Reason, Staff, Ticket, Unit, User, Window
-from views import auth, errors, public
+from views import api, auth, errors, public
 from views.calendar import CalendarDayAdmin
 from views.evaluations import EvaluationAdmin
 from views.handling import HandlingView, NotificationView, SupervisionView, TodoView
@@ -63,5 +63,6 @@ def init_app(app):
     app.jinja_env.filters["role_label"] = role_label
     app.register_blueprint(auth.bp)
     public.init_app(app)
+    api.init_app(app)
     errors.init_app(app)
     init_admin(app)

@@ -1,5 +1,5 @@
 """Error pages in Chinese, with no traceback and nothing of the request echoed back."""
-from flask import render_template
+from flask import jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
@@ -14,6 +14,11 @@ MESSAGES = {
 
 
 def render_error(status, message=None):
+    if request.path.startswith("/api/"):  # machines get JSON, with the same Chinese message
+        codes = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+                 413: "too_large", 429: "too_many", 500: "server_error"}
+        return jsonify({"error": {"code": codes.get(status, "error"),
+                                  "message": str(message or MESSAGES.get(status, ""))}}), status
     return render_template("error.html", status=status, message=message or MESSAGES[status]), status
 
 

@@ -81,6 +81,9 @@ def rate():
 
 
 def too_many(exc):
+    if request.path.startswith("/api/"):
+        from views.errors import render_error
+        return render_error(429, _("Too many requests just now. Please try again in a minute."))
     return render_template("public/message.html", title=_("Please wait a moment"),
                            text=_("Too many ratings were sent from this device just now. "
                                   "Please try again in a minute; nothing you sent before was lost.")), 429

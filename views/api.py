@@ -1,0 +1,147 @@
+"""Open API /api/v1 for kiosk devices, a WeChat mini-program or a 12345 hotline platform.
+
+Public endpoints need no login (like the kiosk); officer endpoints need a bearer token made with
+`flask create-api-token`. No cookies are read here, so CSRF does not apply; errors are JSON with
+a code and a Chinese message.
+"""
+import hashlib
+
+from flask import Blueprint, jsonify, request
+
+from app import appeals, ratings, tickets
+from models import ApiToken, Reason, Staff, Unit, Window, now
+from views.public import limiter
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def error(status, code, message, fields=None):
+    body = {"error": {"code": code, "message": message}}
+    if fields:
+        body["error"]["fields"] = fields
+    return jsonify(body), status
+
+
+def body():
+    data = request.get_json(silent=True)
+    return data if isinstance(data, dict) else None
+
+
+@bp.get("/units")
+def units():
+    rows = Unit.select().where(Unit.active).order_by(Unit.code)
+    return jsonify([{"id": u.id, "code": u.code, "name": u.name, "kind": u.kind, "parent_id": u.parent_id}
+                    for u in rows])
+
+
+@bp.get("/windows")
+def windows():
+    rows = Window.select().where(Window.active).order_by(Window.number)
+    unit = request.args.get("unit", type=int)
+    if unit:
+        rows = rows.where(Window.unit == unit)
+    return jsonify([{"id": w.id, "number": w.number, "name": w.name, "unit_id": w.unit_id, "token": w.token}
+                    for w in rows])
+
+
+@bp.get("/staff")
+def staff():
+    rows = Staff.select().where(Staff.active).order_by(Staff.number)
+    window = request.args.get("window", type=int)
+    if window:
+        rows = rows.where(Staff.window == window)
+    return jsonify([{"id": s.id, "number": s.number, "name": s.name, "unit_id": s.unit_id,
+                     "window_id": s.window_id, "token": s.token} for s in rows])
+
+
+@bp.get("/reasons")
+def reasons():
+    return jsonify([{"id": r.id, "title": r.title} for r in Reason.offered()])
+
+
+@bp.post("/evaluations")
+@limiter.limit(lambda: __import__("flask").current_app.config["RATING_RATE_LIMIT"])
+def evaluations():
+    data = body()
+    if data is None:
+        return error(400, "bad_json", "请求体应当是 JSON 对象。")
+    reasons_in = data.get("reasons") or []
+    if not isinstance(reasons_in, list):
+        return error(422, "invalid", "reasons 应当是原因编号的列表。", {"reasons": "应当是列表"})
+    try:
+        evaluation, ticket, created = ratings.submit(
+            str(data.get("token") or ""), data.get("level"), [str(r) for r in reasons_in],
+            str(data.get("comment") or ""), str(data.get("phone") or ""), data.get("channel") or "kiosk",
+            str(data.get("submission_key") or ""), staff_id=data.get("staff_id") if isinstance(
+                data.get("staff_id"), int) else None)
+    except ratings.RatingRefused as refused:
+        return error(422, "invalid", str(refused), refused.errors)
+    return jsonify({"id": evaluation.id, "created": created,
+                    "ticket": ticket.code if ticket is not None else None}), 201 if created else 200
+
+
+@bp.post("/messages")
+@limiter.limit("20 per hour")
+def messages():
+    data = body()
+    if data is None:
+        return error(400, "bad_json", "请求体应当是 JSON 对象。")
+    try:
+        message = appeals.leave_message(data.get("kind"), data.get("unit_id"), str(data.get("content") or ""),
+                                        str(data.get("name") or ""), str(data.get("phone") or ""),
+                                        channel="web")
+    except appeals.Refused as refused:
+        return error(422, "invalid", str(refused), refused.errors)
+    return jsonify({"query_code": message.query_code}), 201
+
+
+@bp.get("/track")
+@limiter.limit("10 per minute", deduct_when=lambda response: response.status_code == 404)
+def track():
+    found = appeals.find(request.args.get("code"), request.args.get("last4"))
+    if found is None:
+        return error(404, "not_found", "没有找到与查询码（和电话后四位）相符的记录。")
+    ticket = found["ticket"]
+    if ticket is None:
+        return jsonify({"status": "received", "received": found["message"].created_at.isoformat()})
+    stage = tickets.workflow_of(ticket).stages.get(ticket.stage)
+    closed = ticket.status == "closed"
+    return jsonify({"status": ticket.status, "stage": stage.title if stage else ticket.stage,
+                    "received": ticket.created_at.isoformat(),
+                    "due": ticket.due_at.date().isoformat() if ticket.due_at and not closed else None,
+                    "closed": ticket.closed_at.isoformat() if closed and ticket.closed_at else None,
+                    "answer": ticket.result if closed and ticket.result else None})
+
+
+def officer():
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return None
+    digest = hashlib.sha256(header[7:].strip().encode()).hexdigest()
+    token = ApiToken.get_or_none(ApiToken.token_hash == digest, ApiToken.active)
+    if token is None or not token.user.active:
+        return None
+    ApiToken.update(last_used_at=now()).where(ApiToken.id == token.id).execute()
+    return token.user
+
+
+@bp.get("/todo")
+def todo():
+    user = officer()
+    if user is None:
+        return error(401, "unauthorized", "需要有效的 API 令牌（Authorization: Bearer …）。")
+    rows = tickets.todo(user).limit(200)
+    return jsonify([{"code": t.code, "title": t.title, "stage": t.stage, "workflow": t.workflow,
+                     "due": t.due_at.isoformat() if t.due_at else None} for t in rows])
+
+
+@bp.get("/openapi.json")
+def openapi():
+    from views.openapi import document
+    return jsonify(document())
+
+
+def init_app(app):
+    from app import csrf
+    csrf.exempt(bp)  # JSON without cookies: nothing for a forged form to ride on
+    app.register_blueprint(bp)

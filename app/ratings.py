@@ -40,7 +40,8 @@ def target_for(token):
     return None, None
 
 
-def submit(token, level, reason_ids, comment, phone, channel, submission_key, staff_id=None, at=None):
+def submit(token, level, reason_ids, comment, phone, channel, submission_key, staff_id=None, at=None,
+           channels=CHANNELS):
     """Store one rating; returns (evaluation, ticket or None, created: bool)."""
     at = at or now()
     errors = {}
@@ -68,7 +69,7 @@ def submit(token, level, reason_ids, comment, phone, channel, submission_key, st
     phone = re.sub(r"\s", "", phone or "")
     if phone and not PHONE.match(phone):
         errors["phone"] = "请填写正确的手机号（11 位）或座机号（如 0317-6612345），也可以不填。"
-    if channel not in CHANNELS:
+    if channel not in channels:
         errors["channel"] = "评价渠道不对。"
     if not submission_key or not re.fullmatch(r"[0-9a-f]{32}", submission_key):
         errors["target"] = errors.get("target") or "页面已过期，请重新打开评价页面。"

@@ -21,6 +21,7 @@ READ = {
     "rules": {"office", "leader", "inspector", "auditor"},
     "calendar": {"office", "leader", "inspector", "bureau", "auditor"},
     "qr": {"sysadmin", "office", "bureau", "handler"},
+    "hotline": {"office"},
 }
 CREATE = {
     "unit": {"sysadmin", "office", "bureau"},

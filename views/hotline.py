@@ -1,0 +1,53 @@
+"""举报电话: the hotline officer records a caller's rating or message while on the phone."""
+from flask import flash, redirect, request, url_for
+from flask_admin import expose
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app import appeals, ratings
+from app.roles import OFFICE
+from models import MESSAGE_KINDS, Reason, Staff, Unit, Window
+from views.base import SecureBaseView
+
+
+class HotlineView(SecureBaseView):
+    read_roles = frozenset({OFFICE})
+
+    def page(self, errors=None, form=None, which=None, status=200):
+        windows = list(Window.select(Window, Unit).join(Unit).where(Window.active).order_by(Window.number))
+        staff = list(Staff.select().where(Staff.active, Staff.window.is_null(False)).order_by(Staff.number))
+        units = list(Unit.select().where(Unit.active, Unit.kind.in_(("hall", "law_enforcement", "township")))
+                     .order_by(Unit.kind, Unit.code))
+        return self.render("admin/hotline.html", windows=windows, staff=staff, units=units,
+                           reasons=list(Reason.offered()), kinds=MESSAGE_KINDS, errors=errors or {},
+                           form=form or {}, which=which, submission_key=ratings.new_submission_key()), status
+
+    @expose("/")
+    def index(self):
+        return self.page()
+
+    @expose("/rating", methods=("POST",))
+    def rating(self):
+        form = request.form
+        window = Window.get_or_none(Window.id == form.get("window", type=int)) if form.get("window") else None
+        try:
+            evaluation, ticket, _created = ratings.submit(
+                window.token if window else "", form.get("level"), form.getlist("reasons"), form.get("comment"),
+                form.get("phone"), "hotline", form.get("submission_key"), staff_id=form.get("staff", type=int),
+                channels=("hotline",))
+        except ratings.RatingRefused as refused:
+            return self.page(refused.errors, form, "rating", 422)
+        note = _("Rating recorded.") + (" " + _("Ticket %(code)s opened.", code=ticket.code) if ticket else "")
+        flash(note, "success")
+        return redirect(url_for(".index"))
+
+    @expose("/message", methods=("POST",))
+    def message(self):
+        form = request.form
+        try:
+            message = appeals.leave_message(form.get("kind"), form.get("unit"), form.get("content"),
+                                            form.get("name"), form.get("phone"), channel="hotline")
+        except appeals.Refused as refused:
+            return self.page(refused.errors, form, "message", 422)
+        flash(_("Message recorded; tell the caller the query code %(code)s.", code=message.query_code), "success")
+        return redirect(url_for(".index"))

@@ -7,7 +7,8 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = ROOT / "instance"
 
 # Environment variables a county may set; everything else keeps its default.
-ENV_KEYS = ("DATABASE_URL", "SECRET_KEY", "BABEL_DEFAULT_LOCALE", "INSTANCE_PATH", "WORKFLOWS_PATH")
+ENV_KEYS = ("DATABASE_URL", "SECRET_KEY", "BABEL_DEFAULT_LOCALE", "INSTANCE_PATH", "WORKFLOWS_PATH",
+            "RATING_RATE_LIMIT", "RATELIMIT_STORAGE_URI", "PUBLIC_BASE_URL")
 
 
 def defaults(instance_path):
@@ -26,6 +27,9 @@ def defaults(instance_path):
         "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
         "WORKFLOWS_PATH": str(ROOT / "workflows.yaml"),
         "ATTACHMENT_MAX_BYTES": 5 * 1024 * 1024,
+        # Per client address. A hall whose kiosks share one address behind NAT raises it.
+        "RATING_RATE_LIMIT": "30 per minute",
+        "RATELIMIT_STORAGE_URI": "memory://",  # redis://127.0.0.1:6379 with several processes
         "FLASK_ADMIN_SWATCH": "default",
     }
 

@@ -75,9 +75,6 @@ def submit(token, level, reason_ids, comment, phone, channel, submission_key, st
         errors["target"] = errors.get("target") or "页面已过期，请重新打开评价页面。"
     if errors:
         raise RatingRefused(errors)
-    existing = Evaluation.get_or_none(Evaluation.submission_key == submission_key)
-    if existing is not None:
-        return existing, None, False
     unit_id = window.unit_id if window is not None else staff.unit_id
     try:
         with db.atomic():
@@ -87,7 +84,10 @@ def submit(token, level, reason_ids, comment, phone, channel, submission_key, st
                 contact=contact, created_at=at, submission_key=submission_key)
             for reason in reasons:
                 EvaluationReason.create(evaluation=evaluation, reason=reason)
-            ticket = tickets.open_for_evaluation(evaluation, at=at)
-    except IntegrityError:  # the same page sent twice at the same moment: the first one counts
-        return Evaluation.get(Evaluation.submission_key == submission_key), None, False
+            ticket = tickets.open_for_evaluation(evaluation, at=at, reason_titles=[r.title for r in reasons])
+    except IntegrityError:  # the same page sent twice (the unique key): the first one counts
+        first = Evaluation.get_or_none(Evaluation.submission_key == submission_key)
+        if first is None:
+            raise
+        return first, None, False
     return evaluation, ticket, True

@@ -29,7 +29,7 @@ def state_of(ticket, wf):
     fixed_ids = dict(Unit.select(Unit.code, Unit.id).where(Unit.code.in_(list(fixed))).tuples()) if fixed else {}
     co_units = {unit: answered is not None for unit, answered in
                 CoHandling.select(CoHandling.unit, CoHandling.answered_at)
-                .where(CoHandling.ticket == ticket.id, CoHandling.active).tuples()}
+                .where(CoHandling.ticket == ticket.id, CoHandling.active).tuples()} if ticket.id else {}
     return TicketState(stage=ticket.stage, status=ticket.status, source=ticket.source,
                        handling_unit_id=ticket.handling_unit_id, created_at=ticket.created_at,
                        stage_entered_at=ticket.stage_entered_at, due_at=ticket.due_at,
@@ -380,13 +380,18 @@ def workflow_for_evaluation(evaluation, reason_titles):
     return None
 
 
-def open_for_evaluation(evaluation, actor_user=None, at=None):
-    """Open the ticket an evaluation calls for (once), per the auto_open rules."""
+def open_for_evaluation(evaluation, actor_user=None, at=None, reason_titles=None):
+    """Open the ticket an evaluation calls for (once), per the auto_open rules.
+
+    `reason_titles` given: a rating being stored right now, which can have no ticket yet.
+    """
     from models import EvaluationReason, Reason
-    if Ticket.select().where(Ticket.evaluation == evaluation).exists():
-        return None
-    titles = [title for (title,) in Reason.select(Reason.title).join(EvaluationReason)
-              .where(EvaluationReason.evaluation == evaluation).tuples()]
+    if reason_titles is None:
+        if Ticket.select().where(Ticket.evaluation == evaluation).exists():
+            return None
+        reason_titles = [title for (title,) in Reason.select(Reason.title).join(EvaluationReason)
+                         .where(EvaluationReason.evaluation == evaluation).tuples()]
+    titles = list(reason_titles)
     key = workflow_for_evaluation(evaluation, titles)
     if key is None:
         return None

@@ -110,8 +110,12 @@ def current():
     """The cached calendar, reloaded at most once a minute."""
     with _lock:
         if _cache["calendar"] is None or time.monotonic() - _cache["loaded"] > CACHE_SECONDS:
-            with db.connection_context():
-                days = dict(CalendarDay.select(CalendarDay.day, CalendarDay.workday).tuples())
+            query = CalendarDay.select(CalendarDay.day, CalendarDay.workday).tuples()
+            if db.is_closed():  # the command line, the sweeper thread
+                with db.connection_context():
+                    days = dict(query)
+            else:  # inside a request, perhaps inside its transaction: never close that connection
+                days = dict(query)
             _cache["calendar"], _cache["loaded"] = Calendar(days), time.monotonic()
         return _cache["calendar"]
 

@@ -113,3 +113,12 @@ def test_too_many_ratings_from_one_device_get_a_friendly_pause(app, client, coun
     assert codes[:3] == [200, 200, 200] and codes[3] == 429
     assert "请稍等" in text(rate(client, f"/e/{county['w1'].token}", level="satisfied"))
     assert Evaluation.select().count() == 3
+
+
+def test_a_rating_that_opens_a_ticket_while_the_calendar_cache_is_cold(client, county):
+    """The calendar is reloaded inside the rating's transaction: that must not close the connection."""
+    from app import workdays
+    workdays.invalidate()
+    slow = Reason.get(Reason.title == "办理速度慢")
+    response = rate(client, f"/e/{county['w1'].token}", level="dissatisfied", reasons=[str(slow.id)])
+    assert response.status_code == 200 and Ticket.select().count() == 1

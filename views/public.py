@@ -8,7 +8,7 @@ from app import ratings
 from models import Reason, Staff, Unit, Window
 
 bp = Blueprint("public", __name__)
-limiter = Limiter(get_remote_address, storage_uri="memory://", headers_enabled=False)
+limiter = Limiter(get_remote_address, headers_enabled=False)  # storage from RATELIMIT_STORAGE_URI
 
 
 def hall_units():
@@ -90,8 +90,6 @@ def too_many(exc):
 
 
 def init_app(app):
-    app.config.setdefault("RATING_RATE_LIMIT", "30 per minute")
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
     limiter.init_app(app)
     limiter.reset()  # counts belong to one app: a new app (a test, a restart) starts afresh
     app.register_error_handler(429, too_many)

@@ -7,6 +7,7 @@ A ticket keeps the version it started on: `workflow(key, version)` rebuilds any 
 import hashlib
 import json
 import threading
+import time
 
 from app.workflow.errors import Problem, WorkflowFileError
 from app.workflow.schema import from_canonical, load_text
@@ -17,6 +18,8 @@ DISK_SHA_KEY = "workflows_file_sha"  # the last text imported from disk
 
 _versions = {}  # (key, version) -> Workflow; versions never change, so this never goes stale
 _rules = {}     # file sha -> auto_open rules
+_active = {"at": 0.0, "versions": None, "rules": None}  # what is active, re-read every few seconds
+ACTIVE_SECONDS = 5  # another process's save is seen within seconds; this process's at once
 _lock = threading.Lock()
 
 
@@ -25,6 +28,27 @@ def clear_cache():
     with _lock:
         _versions.clear()
         _rules.clear()
+        _active.update(at=0.0, versions=None, rules=None)
+
+
+def _fresh_active():
+    """The active versions and auto_open rules, read at most every few seconds (hot paths)."""
+    with _lock:
+        if _active["versions"] is not None and time.monotonic() - _active["at"] < ACTIVE_SECONDS:
+            return _active["versions"], _active["rules"]
+    versions = json.loads(SystemSetting.read(ACTIVE_KEY, "{}"))
+    latest = WorkflowFile.select(WorkflowFile.id, WorkflowFile.sha256).order_by(WorkflowFile.id.desc()).first()
+    rules = ()
+    if latest is not None:
+        with _lock:
+            rules = _rules.get(latest.sha256)
+        if rules is None:
+            rules = load_text(WorkflowFile.get_by_id(latest.id).text).auto_open
+            with _lock:
+                _rules[latest.sha256] = rules
+    with _lock:
+        _active.update(at=time.monotonic(), versions=versions, rules=rules)
+    return versions, rules
 
 
 def sha256(text):
@@ -70,6 +94,8 @@ def accept(text, origin="editor", user=None, source="workflows.yaml"):
         SystemSetting.write(ACTIVE_KEY, json.dumps({k: w.version for k, w in definitions.workflows.items()}))
         if origin == "file":
             SystemSetting.write(DISK_SHA_KEY, digest)
+    with _lock:
+        _active.update(at=0.0, versions=None, rules=None)
     return definitions
 
 
@@ -85,7 +111,7 @@ def import_disk_file(path):
 
 
 def active_versions():
-    return json.loads(SystemSetting.read(ACTIVE_KEY, "{}"))
+    return dict(_fresh_active()[0])
 
 
 def workflow(key, version=None):
@@ -111,13 +137,4 @@ def latest_file():
 
 def auto_open_rules():
     """The auto_open rules of the active file."""
-    latest = latest_file()
-    if latest is None:
-        return ()
-    with _lock:
-        cached = _rules.get(latest.sha256)
-    if cached is None:
-        cached = load_text(latest.text).auto_open
-        with _lock:
-            _rules[latest.sha256] = cached
-    return cached
+    return _fresh_active()[1]

@@ -122,3 +122,12 @@ def test_a_rating_that_opens_a_ticket_while_the_calendar_cache_is_cold(client, c
     slow = Reason.get(Reason.title == "办理速度慢")
     response = rate(client, f"/e/{county['w1'].token}", level="dissatisfied", reasons=[str(slow.id)])
     assert response.status_code == 200 and Ticket.select().count() == 1
+
+
+def test_a_ten_megabyte_comment_is_refused_with_a_chinese_page(client, county):
+    page = client.get(f"/e/{county['w1'].token}").get_data(as_text=True)
+    fields = form_of(page)
+    fields.update(level="satisfied", comment="很" * (10 * 1024 * 1024 // 3))
+    response = client.post("/rate", data=fields)
+    assert response.status_code == 413 and "上传的内容太大" in text(response)
+    assert Evaluation.select().count() == 0

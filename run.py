@@ -21,7 +21,12 @@ def main(argv=None):
     from models import User, db
     from seed.loader import DEMO_PASSWORD, DEMO_USERS, load
 
-    app = create_app()
+    from app.db import ConfigError
+    try:
+        app = create_app()
+    except ConfigError as exc:  # a bad DATABASE_URL or workflows.yaml: say how to fix, no traceback
+        print(exc, file=sys.stderr)
+        return 1
     with app.app_context(), db.connection_context():
         load(demo=not args.no_demo)
         has_users = User.select().exists()

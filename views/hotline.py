@@ -2,7 +2,6 @@
 from flask import flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
-from flask_login import current_user
 
 from app import appeals, ratings
 from app.roles import OFFICE

@@ -1,5 +1,5 @@
 """Pages citizens touch: the hall kiosk and the phone rating page behind each QR code."""
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address

@@ -6,7 +6,7 @@ from pathlib import Path
 from app import workdays
 from app.workflow import store
 from models import CalendarDay, WorkflowFile
-from tests.conftest import csrf_token, login
+from tests.conftest import csrf_token
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SHIPPED = (ROOT / "workflows.yaml").read_text(encoding="utf-8")

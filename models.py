@@ -267,6 +267,17 @@ OUTCOMES = (
 )
 
 
+class Symposium(BaseModel):
+    """A 座谈会 (e.g. 纪企直通车 with companies): the issues raised become a list of tickets (v7)."""
+    title = CharField(max_length=100, verbose_name=_l("Meeting"))
+    place = CharField(max_length=100, default="", verbose_name=_l("Place"))
+    held_on = DateField(verbose_name=_l("Date"))
+    created_at = DateTimeField(default=now, verbose_name=_l("Created"))
+
+    def __str__(self):
+        return f"{self.held_on} {self.title}"
+
+
 class User(BaseModel):
     username = CharField(unique=True, max_length=50, verbose_name=_l("Username"))
     full_name = CharField(max_length=50, default="", verbose_name=_l("Full name"))
@@ -346,6 +357,8 @@ class Ticket(BaseModel):
     grade = CharField(max_length=24, null=True, choices=GRADES, verbose_name=_l("Revisit grade"))
     merged_into = ForeignKeyField("self", null=True, backref="merged", on_delete="RESTRICT",
                                   verbose_name=_l("Merged into"))
+    symposium = ForeignKeyField(Symposium, null=True, backref="tickets", on_delete="RESTRICT",
+                                verbose_name=_l("Meeting"))  # v7
 
     class Meta:
         # A handling unit's own list, newest first (schema version 2).
@@ -484,7 +497,7 @@ class Attachment(BaseModel):
 
 
 ALL_MODELS = (SystemSetting, Unit, Window, Staff, Reason, Contact, Evaluation, EvaluationReason,
-              Message, User, Ticket, TicketEvent, AuditLog, WorkflowVersion, WorkflowFile, CalendarDay,
+              Message, Symposium, User, Ticket, TicketEvent, AuditLog, WorkflowVersion, WorkflowFile, CalendarDay,
               Notification, Attachment, CoHandling, ApiToken)
 
 __all__ = [m.__name__ for m in ALL_MODELS] + ["db", "fn", "JOIN", "ALL_MODELS", "mask_phone"]

@@ -76,6 +76,13 @@ def v6_api_tokens(migrator):
     db.create_tables([ApiToken], safe=True)
 
 
+def v7_symposia(migrator):
+    """座谈会: a meeting and the tickets registered from it."""
+    from models import Symposium, Ticket
+    db.create_tables([Symposium], safe=True)
+    ensure_columns(migrator, Ticket, ["symposium"])
+
+
 # version -> function(migrator) bringing the schema from version-1 to version.
 # Version 1 is the first released schema (tests/data/schema_v1.*.sql).
 MIGRATIONS = {
@@ -84,6 +91,7 @@ MIGRATIONS = {
     4: v4_co_handling,
     5: v5_submission_key,
     6: v6_api_tokens,
+    7: v7_symposia,
 }
 
 LATEST = max(MIGRATIONS, default=1)

@@ -11,8 +11,8 @@ from pathlib import Path
 import yaml
 
 from app.roles import AUDITOR, BUREAU, HANDLER, INSPECTOR, LEADER, OFFICE, SYSADMIN
-from models import (Contact, Evaluation, EvaluationReason, Message, Reason, Staff, SystemSetting,
-                    Ticket, TicketEvent, Unit, User, Window, db)
+from models import (Contact, Evaluation, EvaluationReason, Message, Reason, Staff, Symposium,
+                    SystemSetting, Ticket, TicketEvent, Unit, User, Window, db)
 
 SEED_DIR = Path(__file__).resolve().parent
 
@@ -198,10 +198,41 @@ def load_activity(today):
 
     for number, p in enumerate(problems, start=1):
         load_problem(rng, today, number, p, evaluate, office)
+    load_symposium(today, office, len(problems))
 
     SystemSetting.write(DEMO_ACTIVITY_KEY, today.isoformat())
     return (f"{Evaluation.select().count()} evaluations, {Message.select().count()} messages, "
             f"{Ticket.select().count()} problems")
+
+
+def load_symposium(today, office, numbered):
+    """The article's 纪企直通车 meeting: 18 issues as a list, 10 solved, 8 answered with an explanation."""
+    data = read_yaml("symposium.yaml")
+    held = past_weekday(random.Random(18), today, 2) - datetime.timedelta(days=data["meeting"]["days_ago"])
+    meeting = Symposium.create(title=data["meeting"]["title"], place=data["meeting"]["place"], held_on=held)
+    start = datetime.datetime.combine(held, datetime.time(10, 0))
+    for i, issue in enumerate(data["issues"], start=1):
+        company = Unit.get(Unit.code == issue["company"])
+        unit = Unit.get(Unit.code == issue["handling_unit"])
+        closed_day = add_weekdays(held, issue["deadline_workdays"])
+        closed = datetime.datetime.combine(closed_day, datetime.time(16, 0))
+        final = "closed" if issue["state"] == "solved" else "explained"
+        ticket = Ticket.create(
+            code=f"ZTC-{held.year}-{numbered + i:04d}", title=f"【{issue['category']}】{company.name}",
+            content=issue["content"], source="symposium", unit=None, handling_unit=unit,
+            contact=Contact.create(company=company.name), workflow="enterprise", workflow_version=1,
+            stage=final, status="closed", closing_kind=issue["state"], classification=issue["category"],
+            deadline=closed_day, handler=office, result=issue["result"], symposium=meeting,
+            created_at=start, stage_entered_at=closed, closed_at=closed, revision=4)
+        TicketEvent.create(ticket=ticket, actor=office, role="office", action="open", title="立案",
+                           to_stage="register", comment=f"{meeting.title}登记", created_at=start)
+        TicketEvent.create(ticket=ticket, actor=office, role="office", action="assign", title="交办",
+                           from_stage="register", to_stage="receive", comment=f"交{unit.name}限期办理",
+                           created_at=start + datetime.timedelta(minutes=30))
+        TicketEvent.create(ticket=ticket, actor=office, role="office",
+                           action="solved" if issue["state"] == "solved" else "explain",
+                           title="已解决，反馈企业" if issue["state"] == "solved" else "政策不允许，作出解释",
+                           from_stage="feedback", to_stage=final, comment=issue["result"], created_at=closed)
 
 
 def make_contact(row):

@@ -22,6 +22,7 @@ READ = {
     "calendar": {"office", "leader", "inspector", "bureau", "auditor"},
     "qr": {"sysadmin", "office", "bureau", "handler"},
     "hotline": {"office"},
+    "symposia": {"office", "leader", "inspector", "auditor"},
 }
 CREATE = {
     "unit": {"sysadmin", "office", "bureau"},

@@ -12,6 +12,7 @@ from views.evaluations import EvaluationAdmin
 from views.handling import HandlingView, NotificationView, SupervisionView, TodoView
 from views.home import HomeView
 from views.hotline import HotlineView
+from views.symposia import SymposiumView
 from views.qr import QRCodeView
 from views.rules import WorkflowRulesView
 from views.org import ReasonAdmin, StaffAdmin, UnitAdmin, UnitTreeView, WindowAdmin
@@ -42,6 +43,7 @@ def init_admin(app):
     admin.add_view(NotificationView(name=_l("Notifications"), endpoint="notifications", url="notifications"))
     admin.add_view(HandlingView(name=_l("Ticket"), endpoint="handle", url="handle"))
     admin.add_view(HotlineView(name=_l("Hotline"), endpoint="hotline", url="hotline", category=FEEDBACK))
+    admin.add_view(SymposiumView(name=_l("Symposia"), endpoint="symposia", url="symposia", category=FEEDBACK))
     admin.add_link(OfficeLink(name=_l("Register a problem"), url="/admin/handle/new/", category=FEEDBACK))
     admin.add_view(UnitTreeView(name=_l("Unit tree"), endpoint="unit_tree", url="unit-tree", category=ORG))
     admin.add_view(UnitAdmin(Unit, name=_l("Units"), category=ORG))

@@ -16,7 +16,8 @@ def headline_figures(unit_ids=None):
     """Evaluations and suggestions collected, problems accepted and solved, satisfaction."""
     evaluations = Evaluation.select()
     messages = Message.select()
-    tickets = Ticket.select()
+    # Problems raised by the public; a symposium's list is reported beside them, as the article does.
+    tickets = Ticket.select().where(Ticket.symposium.is_null())
     if unit_ids is not None:
         evaluations = evaluations.where(Evaluation.unit.in_(unit_ids))
         messages = messages.where(Message.unit.in_(unit_ids))
@@ -40,7 +41,21 @@ def headline_figures(unit_ids=None):
         "solved": closing.get("solved", 0),
         "explained": closing.get("explained", 0),
         "open": n_tickets - sum(closing.values()),
+        "symposia": symposium_figures(unit_ids),
     }
+
+
+def symposium_figures(unit_ids=None):
+    query = Ticket.select(Ticket.status, Ticket.closing_kind, fn.COUNT(Ticket.id)).where(Ticket.symposium.is_null(False))
+    if unit_ids is not None:
+        query = query.where(Ticket.handling_unit.in_(unit_ids))
+    figures = {"total": 0, "solved": 0, "explained": 0, "open": 0}
+    for status, kind, n in query.group_by(Ticket.status, Ticket.closing_kind).tuples():
+        figures["total"] += n
+        key = "open" if status == "open" else kind if kind in ("solved", "explained") else None
+        if key:
+            figures[key] += n
+    return figures
 
 
 def organisation_figures(unit_ids=None):

@@ -1,0 +1,72 @@
+"""座谈会 batches: a meeting's issues registered one by one, each a ticket with its deadline."""
+import datetime
+
+from app import tickets
+from app.appeals import ENTERPRISE_CATEGORIES
+from models import Contact, Symposium, Ticket, Unit, db, now
+
+
+class Refused(ValueError):
+    def __init__(self, errors):
+        self.errors = errors
+        super().__init__("；".join(errors))
+
+
+def parse_rows(text):
+    """Rows pasted from Excel (tab-separated): 企业, 类别, 问题, 承办单位 (name or code)."""
+    rows, errors = [], []
+    units = {}
+    for u in Unit.select(Unit.id, Unit.code, Unit.name).where(Unit.active):
+        units[u.code] = units[u.name] = u.id
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        cells = [c.strip() for c in (line.split("\t") if "\t" in line else line.split("|"))]
+        if len(cells) != 4:
+            errors.append(f"第 {number} 行应当有 4 列（企业、类别、问题、承办单位），现在有 {len(cells)} 列。")
+            continue
+        company, category, content, unit = cells
+        if not company or not content:
+            errors.append(f"第 {number} 行缺少企业名称或问题。")
+        if category not in ENTERPRISE_CATEGORIES:
+            errors.append(f"第 {number} 行的类别“{category}”不认识，可选：{'、'.join(ENTERPRISE_CATEGORIES)}。")
+        if unit not in units:
+            errors.append(f"第 {number} 行的承办单位“{unit}”不存在，请写单位全称或编码。")
+        rows.append({"company": company, "category": category, "content": content, "unit": units.get(unit)})
+    if not rows and not errors:
+        errors.append("请至少登记一个问题。")
+    return rows, errors
+
+
+def register(title, place, held_on, rows, user, at=None):
+    """The meeting and one enterprise ticket per issue, each handed to its unit: all or nothing."""
+    at = at or now()
+    errors = []
+    if not (title or "").strip():
+        errors.append("请填写座谈会名称。")
+    if not isinstance(held_on, datetime.date):
+        errors.append("请填写座谈会日期。")
+    if errors:
+        raise Refused(errors)
+    with db.atomic():
+        meeting = Symposium.create(title=title.strip(), place=(place or "").strip(), held_on=held_on, created_at=at)
+        for row in rows:
+            contact = Contact.create(company=row["company"])
+            ticket = tickets.open_ticket("enterprise", title=f"【{row['category']}】{row['company']}"[:200],
+                                         content=row["content"], source="symposium", actor_user=user, at=at,
+                                         contact=contact, classification=row["category"], symposium=meeting.id)
+            tickets.act(ticket.id, user, "assign", {"unit": row["unit"], "classification": row["category"],
+                                                    "comment": f"{meeting.title}登记，限期办理"}, at=at)
+    return meeting
+
+
+def checklist(meeting):
+    """The meeting's 清单: its tickets and how many are solved, explained, still open."""
+    rows = list(Ticket.select().where(Ticket.symposium == meeting).order_by(Ticket.id))
+    counts = {"solved": 0, "explained": 0, "other": 0, "open": 0}
+    for t in rows:
+        if t.status == "open":
+            counts["open"] += 1
+        else:
+            counts[t.closing_kind if t.closing_kind in ("solved", "explained") else "other"] += 1
+    return rows, counts

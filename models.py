@@ -421,6 +421,17 @@ class ApiToken(BaseModel):
     last_used_at = DateTimeField(null=True, verbose_name=_l("Last used"))
 
 
+class FraudSignal(BaseModel):
+    """A pattern in ratings the commission should look at; the ratings themselves are kept (v8)."""
+    kind = CharField(max_length=24, index=True, verbose_name=_l("Kind"))  # burst | officer_device
+    unit = ForeignKeyField(Unit, on_delete="RESTRICT", verbose_name=_l("Unit"))
+    window = ForeignKeyField(Window, null=True, on_delete="RESTRICT", verbose_name=_l("Window"))
+    evaluation = ForeignKeyField(Evaluation, null=True, on_delete="RESTRICT", verbose_name=_l("Evaluation"))
+    detail = TextField(default="", verbose_name=_l("Detail"))
+    bucket = CharField(max_length=40, default="", index=True)  # one burst signal per window and period
+    created_at = DateTimeField(default=now, index=True, verbose_name=_l("Time"))
+
+
 class CoHandling(BaseModel):
     """A co-handling unit (协办单位) of a ticket; the lead unit waits for its answer (v4)."""
     ticket = ForeignKeyField(Ticket, backref="co_handling", on_delete="RESTRICT", verbose_name=_l("Ticket"))
@@ -498,6 +509,6 @@ class Attachment(BaseModel):
 
 ALL_MODELS = (SystemSetting, Unit, Window, Staff, Reason, Contact, Evaluation, EvaluationReason,
               Message, Symposium, User, Ticket, TicketEvent, AuditLog, WorkflowVersion, WorkflowFile, CalendarDay,
-              Notification, Attachment, CoHandling, ApiToken)
+              Notification, Attachment, CoHandling, ApiToken, FraudSignal)
 
 __all__ = [m.__name__ for m in ALL_MODELS] + ["db", "fn", "JOIN", "ALL_MODELS", "mask_phone"]

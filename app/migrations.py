@@ -83,6 +83,12 @@ def v7_symposia(migrator):
     ensure_columns(migrator, Ticket, ["symposium"])
 
 
+def v8_fraud_signals(migrator):
+    """Patterns in ratings flagged for the commission."""
+    from models import FraudSignal
+    db.create_tables([FraudSignal], safe=True)
+
+
 # version -> function(migrator) bringing the schema from version-1 to version.
 # Version 1 is the first released schema (tests/data/schema_v1.*.sql).
 MIGRATIONS = {
@@ -92,6 +98,7 @@ MIGRATIONS = {
     5: v5_submission_key,
     6: v6_api_tokens,
     7: v7_symposia,
+    8: v8_fraud_signals,
 }
 
 LATEST = max(MIGRATIONS, default=1)

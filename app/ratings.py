@@ -3,13 +3,14 @@
 Everything for one rating (the evaluation, its reasons, the contact, the ticket) is written in one
 transaction: a refused or failed rating leaves nothing behind.
 """
+import datetime
 import re
 import secrets
 
 from peewee import IntegrityError
 
 from app import tickets
-from models import Contact, Evaluation, EvaluationReason, Reason, Staff, Window, db, now
+from models import Contact, Evaluation, EvaluationReason, FraudSignal, Reason, Staff, Window, db, now
 
 LEVELS = ("satisfied", "average", "dissatisfied")
 CHANNELS = ("kiosk", "qr")
@@ -40,8 +41,29 @@ def target_for(token):
     return None, None
 
 
+BURST_COUNT, BURST_MINUTES = 10, 5  # this many ratings of one window within minutes is flagged
+
+
+def flag_patterns(evaluation, by_officer, at):
+    """Flag what the commission should look at; the rating is stored either way."""
+    if by_officer is not None:
+        FraudSignal.create(kind="officer_device", unit=evaluation.unit_id, window=evaluation.window_id,
+                           evaluation=evaluation, created_at=at,
+                           detail=f"评价从已登录干部账号 {by_officer.username} 的浏览器提交")
+    if evaluation.window_id is None:
+        return
+    since = at - datetime.timedelta(minutes=BURST_MINUTES)
+    recent = Evaluation.select().where(Evaluation.window == evaluation.window_id,
+                                       Evaluation.created_at >= since).count()
+    bucket = f"{evaluation.window_id}:{at:%Y%m%d%H}{at.minute // BURST_MINUTES:02d}"
+    if recent >= BURST_COUNT and not FraudSignal.select().where(FraudSignal.bucket == bucket).exists():
+        FraudSignal.create(kind="burst", unit=evaluation.unit_id, window=evaluation.window_id,
+                           evaluation=evaluation, bucket=bucket, created_at=at,
+                           detail=f"{BURST_MINUTES} 分钟内同一窗口收到 {recent} 条评价")
+
+
 def submit(token, level, reason_ids, comment, phone, channel, submission_key, staff_id=None, at=None,
-           channels=CHANNELS):
+           channels=CHANNELS, by_officer=None):
     """Store one rating; returns (evaluation, ticket or None, created: bool)."""
     at = at or now()
     errors = {}
@@ -85,6 +107,7 @@ def submit(token, level, reason_ids, comment, phone, channel, submission_key, st
             for reason in reasons:
                 EvaluationReason.create(evaluation=evaluation, reason=reason)
             ticket = tickets.open_for_evaluation(evaluation, at=at, reason_titles=[r.title for r in reasons])
+            flag_patterns(evaluation, by_officer, at)
     except IntegrityError:  # the same page sent twice (the unique key): the first one counts
         first = Evaluation.get_or_none(Evaluation.submission_key == submission_key)
         if first is None:

@@ -23,6 +23,7 @@ READ = {
     "qr": {"sysadmin", "office", "bureau", "handler"},
     "hotline": {"office"},
     "symposia": {"office", "leader", "inspector", "auditor"},
+    "signals": {"office", "leader", "inspector"},
 }
 CREATE = {
     "unit": {"sysadmin", "office", "bureau"},

@@ -131,3 +131,22 @@ def test_a_ten_megabyte_comment_is_refused_with_a_chinese_page(client, county):
     response = client.post("/rate", data=fields)
     assert response.status_code == 413 and "上传的内容太大" in text(response)
     assert Evaluation.select().count() == 0
+
+
+def test_a_burst_of_ratings_is_flagged_once_and_every_rating_kept(client, county):
+    from app import ratings
+    from models import FraudSignal
+    for _ in range(ratings.BURST_COUNT + 3):
+        assert rate(client, f"/e/{county['w1'].token}", level="satisfied").status_code == 200
+    assert Evaluation.select().count() == ratings.BURST_COUNT + 3
+    signals = list(FraudSignal.select().where(FraudSignal.kind == "burst"))
+    assert len(signals) == 1 and signals[0].window_id == county["w1"].id
+
+
+def test_a_rating_from_an_officers_browser_is_flagged(client, login_as, county):
+    from models import FraudSignal
+    login_as("handler", county["hall_a"])
+    rate(client, f"/e/{county['w1'].token}", level="satisfied")
+    signal = FraudSignal.get(FraudSignal.kind == "officer_device")
+    assert signal.evaluation.window_id == county["w1"].id and "handler_HA" in signal.detail
+    assert Evaluation.select().count() == 1

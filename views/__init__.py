@@ -5,13 +5,14 @@ from flask_login import current_user
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
-from models import AuditLog, CalendarDay, Evaluation, Message, Reason, Staff, Ticket, Unit, User, Window
+from models import AuditLog, CalendarDay, Evaluation, FraudSignal, Message, Reason, Staff, Ticket, Unit, User, Window
 from views import api, auth, errors, public
 from views.calendar import CalendarDayAdmin
 from views.evaluations import EvaluationAdmin
 from views.handling import HandlingView, NotificationView, SupervisionView, TodoView
 from views.home import HomeView
 from views.hotline import HotlineView
+from views.signals import FraudSignalAdmin
 from views.symposia import SymposiumView
 from views.qr import QRCodeView
 from views.rules import WorkflowRulesView
@@ -43,6 +44,8 @@ def init_admin(app):
     admin.add_view(NotificationView(name=_l("Notifications"), endpoint="notifications", url="notifications"))
     admin.add_view(HandlingView(name=_l("Ticket"), endpoint="handle", url="handle"))
     admin.add_view(HotlineView(name=_l("Hotline"), endpoint="hotline", url="hotline", category=FEEDBACK))
+    admin.add_view(FraudSignalAdmin(FraudSignal, name=_l("Rating anomalies"), endpoint="signals",
+                                    category=FEEDBACK))
     admin.add_view(SymposiumView(name=_l("Symposia"), endpoint="symposia", url="symposia", category=FEEDBACK))
     admin.add_link(OfficeLink(name=_l("Register a problem"), url="/admin/handle/new/", category=FEEDBACK))
     admin.add_view(UnitTreeView(name=_l("Unit tree"), endpoint="unit_tree", url="unit-tree", category=ORG))

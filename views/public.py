@@ -1,6 +1,7 @@
 """Pages citizens touch: the hall kiosk and the phone rating page behind each QR code."""
 from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
@@ -66,7 +67,8 @@ def rate():
         evaluation, ticket, created = ratings.submit(
             form.get("token"), form.get("level"), form.getlist("reasons"), form.get("comment"),
             form.get("phone"), form.get("channel"), form.get("submission_key"),
-            staff_id=form.get("staff", type=int))
+            staff_id=form.get("staff", type=int),
+            by_officer=current_user if current_user.is_authenticated else None)
     except ratings.RatingRefused as refused:
         window, staff = ratings.target_for(form.get("token", ""))
         if window is None and staff is None:

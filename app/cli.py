@@ -102,10 +102,13 @@ def check_workflows(path):
 @with_appcontext
 def sweep_command():
     """检查时限，发出提醒、黄牌、红牌 / Send due reminders and escalations (idempotent)."""
+    from app.ratings import detect_bursts
     from app.tickets import sweep
     with db.connection_context():
         counts = sweep()
-    click.echo(f"提醒 {counts['remind']} 件，黄牌 {counts['yellow']} 件，红牌 {counts['red']} 件。")
+        bursts = detect_bursts()
+    click.echo(f"提醒 {counts['remind']} 件，黄牌 {counts['yellow']} 件，红牌 {counts['red']} 件；"
+               f"集中评价线索 {bursts} 条。")
 
 
 @click.command("move-tickets")

@@ -41,25 +41,38 @@ def target_for(token):
     return None, None
 
 
-BURST_COUNT, BURST_MINUTES = 10, 5  # this many ratings of one window within minutes is flagged
+BURST_COUNT, BURST_MINUTES = 10, 5  # ratings of one window within twice these minutes: flagged
 
 
-def flag_patterns(evaluation, by_officer, at):
-    """Flag what the commission should look at; the rating is stored either way."""
+def flag_officer_device(evaluation, by_officer, at):
+    """A rating sent from a browser where an officer is logged in; stored, and flagged."""
     if by_officer is not None:
         FraudSignal.create(kind="officer_device", unit=evaluation.unit_id, window=evaluation.window_id,
                            evaluation=evaluation, created_at=at,
                            detail=f"评价从已登录干部账号 {by_officer.username} 的浏览器提交")
-    if evaluation.window_id is None:
-        return
-    since = at - datetime.timedelta(minutes=BURST_MINUTES)
-    recent = Evaluation.select().where(Evaluation.window == evaluation.window_id,
-                                       Evaluation.created_at >= since).count()
-    bucket = f"{evaluation.window_id}:{at:%Y%m%d%H}{at.minute // BURST_MINUTES:02d}"
-    if recent >= BURST_COUNT and not FraudSignal.select().where(FraudSignal.bucket == bucket).exists():
-        FraudSignal.create(kind="burst", unit=evaluation.unit_id, window=evaluation.window_id,
-                           evaluation=evaluation, bucket=bucket, created_at=at,
-                           detail=f"{BURST_MINUTES} 分钟内同一窗口收到 {recent} 条评价")
+
+
+def detect_bursts(at=None):
+    """Windows that got BURST_COUNT ratings within BURST_MINUTES: one signal per burst.
+
+    Run by the sweeper, not on each rating: it costs the rating nothing and sees every process.
+    """
+    from peewee import fn
+    at = at or now()
+    since = at - datetime.timedelta(minutes=2 * BURST_MINUTES)
+    rows = (Evaluation.select(Evaluation.window, Evaluation.unit, fn.COUNT(Evaluation.id), fn.MAX(Evaluation.id))
+            .where(Evaluation.created_at >= since, Evaluation.window.is_null(False))
+            .group_by(Evaluation.window, Evaluation.unit).having(fn.COUNT(Evaluation.id) >= BURST_COUNT).tuples())
+    created = 0
+    for window_id, unit_id, count, last_id in rows:
+        if FraudSignal.select().where(FraudSignal.kind == "burst", FraudSignal.window == window_id,
+                                      FraudSignal.created_at >= since).exists():
+            continue
+        FraudSignal.create(kind="burst", unit=unit_id, window=window_id, evaluation=last_id, created_at=at,
+                           bucket=f"{window_id}:{at:%Y%m%d%H%M}",
+                           detail=f"{2 * BURST_MINUTES} 分钟内同一窗口收到 {count} 条评价")
+        created += 1
+    return created
 
 
 def submit(token, level, reason_ids, comment, phone, channel, submission_key, staff_id=None, at=None,
@@ -107,7 +120,7 @@ def submit(token, level, reason_ids, comment, phone, channel, submission_key, st
             for reason in reasons:
                 EvaluationReason.create(evaluation=evaluation, reason=reason)
             ticket = tickets.open_for_evaluation(evaluation, at=at, reason_titles=[r.title for r in reasons])
-            flag_patterns(evaluation, by_officer, at)
+            flag_officer_device(evaluation, by_officer, at)
     except IntegrityError:  # the same page sent twice (the unique key): the first one counts
         first = Evaluation.get_or_none(Evaluation.submission_key == submission_key)
         if first is None:

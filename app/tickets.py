@@ -256,6 +256,8 @@ def start_sweeper(app, every_seconds=300):
             try:
                 with app.app_context(), db.connection_context():
                     sweep()
+                    from app.ratings import detect_bursts
+                    detect_bursts()
             except Exception:  # a failed round is logged; the next round tries again
                 app.logger.exception("deadline sweep failed")
             time.sleep(every_seconds)

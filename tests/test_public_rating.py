@@ -138,7 +138,10 @@ def test_a_burst_of_ratings_is_flagged_once_and_every_rating_kept(client, county
     from models import FraudSignal
     for _ in range(ratings.BURST_COUNT + 3):
         assert rate(client, f"/e/{county['w1'].token}", level="satisfied").status_code == 200
-    assert Evaluation.select().count() == ratings.BURST_COUNT + 3
+    rate(client, f"/e/{county['w2'].token}", level="satisfied")
+    assert Evaluation.select().count() == ratings.BURST_COUNT + 4
+    assert ratings.detect_bursts() == 1
+    assert ratings.detect_bursts() == 0  # the sweeper's next round does not repeat it
     signals = list(FraudSignal.select().where(FraudSignal.kind == "burst"))
     assert len(signals) == 1 and signals[0].window_id == county["w1"].id
 

@@ -21,16 +21,19 @@ def test_kiosk_rating_with_reasons_and_reset(server, browser):  # noqa: F811
     shot(page, "kiosk-1-units")
     page.click("text=县行政审批局")
     page.click("#windows a >> nth=0")
-    assert not page.is_visible("#reasons")  # reasons appear only on 不满意
+    page.wait_for_selector("html.js #rate-form")  # the page and its script have loaded
+    page.wait_for_selector("#reasons", state="hidden")  # reasons appear only on 不满意
     page.click("label.level.bad")
-    assert page.is_visible("#reasons")
+    page.wait_for_selector("#reasons", state="visible")
     shot(page, "kiosk-2-dissatisfied-reasons")
-    page.click("button.submit")
+    with page.expect_navigation():
+        page.click("button.submit")
     assert "请至少选一个不满意原因" in page.inner_text("main")
     page.click("#level-dissatisfied + span")
     page.click("text=办理速度慢")
     page.fill("textarea[name=comment]", "排队一个多小时")
-    page.click("button.submit")
+    with page.expect_navigation():
+        page.click("button.submit")
     assert "感谢您的评价" in page.inner_text("#thanks")
     shot(page, "kiosk-3-thanks")
     page.wait_for_url(re.compile(r".*/kiosk$"), timeout=15000)  # back to the start by itself
@@ -43,9 +46,11 @@ def test_phone_rating_message_lookup_and_enterprise(server, browser):  # noqa: F
     phone.click("text=县医疗保障局")
     token = phone.get_attribute("#windows a >> nth=0", "href").split("window=")[1].split("&")[0]
     phone.goto(f"{server}/e/{token}")
+    phone.wait_for_selector("html.js #rate-form")
     shot(phone, "phone-1-rate")
     phone.click("label.level.good")
-    phone.click("button.submit")
+    with phone.expect_navigation():
+        phone.click("button.submit")
     assert "感谢您的评价" in phone.inner_text("#thanks")
 
     phone.goto(server + "/board")
@@ -53,14 +58,16 @@ def test_phone_rating_message_lookup_and_enterprise(server, browser):  # noqa: F
     phone.fill("textarea[name=content]", "医保报销材料提交后一个月没有消息")
     phone.fill("input[name=phone]", "13812345678")
     shot(phone, "phone-2-board")
-    phone.click("button.submit")
+    with phone.expect_navigation():
+        phone.click("button.submit")
     code = phone.inner_text("#query-code")
     assert re.fullmatch(r"[0-9A-Z]{12}", code)
     shot(phone, "phone-3-query-code")
     phone.goto(server + "/track")
     phone.fill("input[name=code]", code)
     phone.fill("input[name=last4]", "5678")
-    phone.click("button.submit")
+    with phone.expect_navigation():
+        phone.click("button.submit")
     assert "受理" in phone.inner_text("#track-stage")
     shot(phone, "phone-4-track")
 
@@ -71,6 +78,7 @@ def test_phone_rating_message_lookup_and_enterprise(server, browser):  # noqa: F
     phone.fill("input[name=phone]", "13800001111")
     phone.select_option("select[name=category]", "物流")
     phone.fill("textarea[name=content]", "原材料运货车下不了高速，产品发不出")
-    phone.click("button.submit")
+    with phone.expect_navigation():
+        phone.click("button.submit")
     assert re.fullmatch(r"[0-9A-Z]{12}", phone.inner_text("#query-code"))
     shot(phone, "phone-5-enterprise-done")

@@ -78,8 +78,8 @@ def take(page, server, ticket_url, action, **fields):
             field.select_option(label=value)
         else:
             field.fill(value)
-    form.locator("button[type=submit]").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        form.locator("button[type=submit]").click()
     assert "已完成" in page.inner_text(".alert"), page.inner_text("body")[:500]
     return page.inner_text("#ticket-stage")
 
@@ -93,7 +93,8 @@ def test_a_complaint_from_accepting_to_closing(server, browser):
     office.fill("#content", "来电反映：补办结婚证时被要求先到派出所改婚姻状况，派出所又要结婚证。")
     office.select_option("#unit", label="县民政局婚姻登记处")
     office.fill("#phone", "13800001234")
-    office.click("#new-ticket button[type=submit]")
+    with office.expect_navigation():
+        office.click("#new-ticket button[type=submit]")
     office.wait_for_url(re.compile(r".*/admin/handle/\d+/$"))
     ticket_url = office.url.replace(server, "")
     assert office.inner_text("#ticket-stage") == "平台受理"

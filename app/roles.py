@@ -26,5 +26,10 @@ COMMISSION = frozenset({OFFICE, LEADER, INSPECTOR})
 UNIT_BOUND = frozenset({HANDLER})
 
 
+CITIZEN = "citizen"  # not an account: the author of a 追评 made through the query code
+
+
 def role_label(role):
+    if role == CITIZEN:
+        return _l("Citizen")
     return dict(ROLES).get(role, role)

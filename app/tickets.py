@@ -84,8 +84,32 @@ def available(ticket, user):
     return engine.allowed_actions(wf, state_of(ticket, wf), actor_for(user))
 
 
+def citizen_grade(ticket_id, grade, at=None):
+    """追评: the complainant grades the result through the query code, where the rule has a revisit.
+
+    The grade action of the current stage is taken on the citizen's behalf; the event records
+    the citizen (no officer) as its author.
+    """
+    ticket = Ticket.get_or_none(Ticket.id == ticket_id)
+    action = grade_action(ticket) if ticket is not None else None
+    if action is None:
+        raise ActionRefused("这个事项现在不需要评价办理结果。", status=409)
+    return act(ticket_id, None, action.id, {"grade": grade}, at=at, expected_revision=ticket.revision)
+
+
+def grade_action(ticket):
+    """The revisit action a citizen may take now, or None."""
+    if ticket.status != "open":
+        return None
+    stage = workflow_of(ticket).stages.get(ticket.stage)
+    return next((a for a in stage.actions.values() if a.effect == "grade"), None) if stage else None
+
+
 def act(ticket_id, user, action_id, data, at=None, expected_revision=None, attachments=()):
-    """Take one action; raises ActionRefused, engine.InvalidInput or StaleTicket."""
+    """Take one action; raises ActionRefused, engine.InvalidInput or StaleTicket.
+
+    `user` None: the citizen's own 追评 (see citizen_grade), acting in the grade action's role.
+    """
     at = at or now()
     with db.atomic():
         ticket = Ticket.get_or_none(Ticket.id == ticket_id)
@@ -104,14 +128,21 @@ def act(ticket_id, user, action_id, data, at=None, expected_revision=None, attac
         target = None
         if action_id == engine.MERGE:
             target = _merge_target(ticket, data.get("target", ""))
-        change = engine.plan(wf, state_of(ticket, wf), actor_for(user), action_id, data, at,
-                             workdays.current())
+        if user is None:
+            action = grade_action(ticket)
+            if action is None or action.id != action_id:
+                raise ActionRefused("这个事项现在不需要评价办理结果。", status=409)
+            actor = Actor(role=action.role)
+        else:
+            actor = actor_for(user)
+        change = engine.plan(wf, state_of(ticket, wf), actor, action_id, data, at, workdays.current())
         updates = dict(change.updates)
         if target is not None:
             updates["merged_into"] = target.id
         if "due_at" in updates:
             updates["deadline"] = updates["due_at"].date() if updates["due_at"] else None
-        updates["handler"] = user.id
+        if user is not None:
+            updates["handler"] = user.id
         updates["revision"] = ticket.revision + 1
         fields = {getattr(Ticket, name): value for name, value in updates.items()}
         changed = (Ticket.update(fields)
@@ -119,7 +150,8 @@ def act(ticket_id, user, action_id, data, at=None, expected_revision=None, attac
         if changed != 1:
             raise StaleTicket(_stale_message(Ticket.get_by_id(ticket.id)))
         event = TicketEvent.create(
-            ticket=ticket, actor=user, role=user.role, action=change.action.id, title=change.action.title,
+            ticket=ticket, actor=user, role=user.role if user else "citizen", action=change.action.id,
+            title=change.action.title if user else "群众追评",
             from_stage=change.from_stage, to_stage=change.to_stage, created_at=at,
             comment=(data.get("comment") or data.get("result") or "").strip(),
             data=json.dumps(_event_data(change, target), ensure_ascii=False))
@@ -143,7 +175,8 @@ def act(ticket_id, user, action_id, data, at=None, expected_revision=None, attac
                     f"{ticket.code} 申请延期 {data['days']} 天，请审批。", at)
         for upload in attachments:
             upload.save_for(ticket, event, user)
-        AuditLog.record("ticket_action", user, ticket, detail=f"{change.action.id} {change.from_stage}→{change.to_stage}")
+        AuditLog.record("ticket_action" if user else "citizen_grade", user, ticket,
+                        detail=f"{change.action.id} {change.from_stage}→{change.to_stage}")
     return Ticket.get_by_id(ticket.id), event
 
 

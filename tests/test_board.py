@@ -95,3 +95,44 @@ def test_wrong_codes_are_rate_limited_but_right_ones_are_not(client, county):
     codes = [client.post("/track", data={"code": "AAAAAAAAAAAA", "csrf_token": t}).status_code for _ in range(11)]
     assert codes[:10] == [404] * 10 and codes[10] == 429
     assert "请稍等" in text(client.post("/track", data={"code": right, "csrf_token": t}))
+
+
+def test_the_complainant_grades_the_result_with_the_query_code(client, county, make_user):
+    """追评: 不满意 reopens the handling where the rule says; the grade is kept."""
+    from models import Contact, TicketEvent
+    office, leader = make_user("office", "office"), make_user("leader", "leader")
+    inspector = make_user("inspector", "inspector")
+    ticket = tickets.open_ticket("problem", title="供暖不热", content="来电反映", source="hotline",
+                                 actor_user=office, contact=Contact.create(phone="13800002222"))
+
+    def to_revisit():
+        t = Ticket.get_by_id(ticket.id)
+        if t.stage == "accept":
+            tickets.act(t.id, office, "submit", {"comment": "呈报"})
+            tickets.act(t.id, leader, "dispatch", {"classification": "民生诉求", "comment": "调查"})
+        tickets.act(t.id, inspector, "report", {"result": "已协调供热公司"})
+        tickets.act(t.id, office, "reply", {"result": "已协调供热公司提高供水温度"})
+
+    lookup = {"code": ticket.query_code, "last4": "2222"}
+    page = text(client.post("/track", data=dict(lookup, csrf_token=token(client, "/track"))))
+    assert "您对办理结果满意吗" not in page  # nothing to grade yet
+    to_revisit()
+    page = text(client.post("/track", data=dict(lookup, csrf_token=token(client, "/track"))))
+    assert "您对办理结果满意吗" in page
+    t = token(client, "/track")
+    bad = client.post("/track/grade", data=dict(lookup, grade="great", csrf_token=t))
+    assert bad.status_code == 422
+    reopened = client.post("/track/grade", data=dict(lookup, grade="dissatisfied", csrf_token=t))
+    assert reopened.status_code == 200
+    t1 = Ticket.get_by_id(ticket.id)
+    assert t1.stage == "investigate" and t1.grade == "dissatisfied" and t1.status == "open"
+    event = TicketEvent.select().where(TicketEvent.ticket == ticket.id).order_by(TicketEvent.id.desc()).get()
+    assert event.role == "citizen" and event.actor_id is None and event.title == "群众追评"
+    assert client.post("/track/grade", data=dict(lookup, grade="satisfied", csrf_token=t)).status_code == 409
+    to_revisit()
+    client.post("/track/grade", data=dict(lookup, grade="satisfied", csrf_token=t))
+    t2 = Ticket.get_by_id(ticket.id)
+    assert (t2.status, t2.closing_kind, t2.grade) == ("closed", "solved", "satisfied")
+    wrong = client.post("/track/grade", data={"code": ticket.query_code, "last4": "0000", "grade": "satisfied",
+                                              "csrf_token": t})
+    assert wrong.status_code == 404

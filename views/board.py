@@ -60,9 +60,34 @@ def track():
         return render_template("public/track.html", found=None, form=request.form,
                                error=_("No record matches this query code (and phone digits). "
                                        "Please check them; after several wrong tries, wait a minute.")), 404
+    return show(found)
+
+
+def show(found, status=200, error=None):
     ticket = found["ticket"]
-    stage = None
-    if ticket is not None:
-        wf = tickets.workflow_of(ticket)
-        stage = wf.stages.get(ticket.stage)
-    return render_template("public/track.html", found=found, ticket=ticket, stage=stage, form={})
+    stage = tickets.workflow_of(ticket).stages.get(ticket.stage) if ticket is not None else None
+    may_grade = ticket is not None and tickets.grade_action(ticket) is not None
+    return render_template("public/track.html", found=found, ticket=ticket, stage=stage, form={},
+                           may_grade=may_grade, code=request.form.get("code", ""),
+                           last4=request.form.get("last4", ""), error=error), status
+
+
+@bp.route("/track/grade", methods=["POST"])
+@limiter.limit("10 per minute", deduct_when=lambda response: response.status_code == 404)
+def grade():
+    """追评: the complainant grades the result; 不满意 reopens the handling, as the rule says."""
+    from app.workflow.engine import GRADE_TITLES
+    from app.workflow.errors import ActionRefused, StaleTicket
+    found = appeals.find(request.form.get("code"), request.form.get("last4"))
+    if found is None or found["ticket"] is None:
+        return render_template("public/track.html", found=None, form=request.form,
+                               error=_("No record matches this query code (and phone digits). "
+                                       "Please check them; after several wrong tries, wait a minute.")), 404
+    grade_value = request.form.get("grade")
+    if grade_value not in GRADE_TITLES:
+        return show(found, 422, _("Please choose satisfied, basically satisfied or dissatisfied."))
+    try:
+        tickets.citizen_grade(found["ticket"].id, grade_value)
+    except (ActionRefused, StaleTicket):
+        return show(found, 409, _("This matter no longer waits for your grade."))
+    return show(appeals.find(request.form.get("code"), request.form.get("last4")))

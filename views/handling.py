@@ -176,6 +176,7 @@ class HandlingView(SecureBaseView):
             "admin/ticket.html", ticket=ticket, wf=wf, stage=stage, allowed=allowed, forms=forms,
             timeline=timeline(ticket, wf), days_left=tickets.workdays_left(ticket),
             contact=contact, mask_phone=mask_phone, templates=reply_templates(wf, ticket),
+            sees_code=sees_complainant(current_user),
             co_handling=list(CoHandling.select().where(CoHandling.ticket == ticket, CoHandling.active)),
             classifications=CLASSIFICATIONS, channels=dict(CHANNELS), open_action=open_action,
             merged_into=Ticket.get_or_none(Ticket.id == ticket.merged_into_id) if ticket.merged_into_id else None,

@@ -47,8 +47,7 @@ def leave_message(kind, unit_id, content, name, phone, channel="web", at=None):
         contact = Contact.create(name=name, phone=phone) if (name or phone) else None
         message = Message.create(kind=kind, unit=unit, content=content, channel=channel, contact=contact,
                                  created_at=at)
-        ticket = tickets.open_for_message(message, at=at)
-        Ticket.update(query_code=message.query_code).where(Ticket.id == ticket.id).execute()
+        tickets.open_for_message(message, at=at)
     return message
 
 

@@ -60,13 +60,30 @@ def register(title, place, held_on, rows, user, at=None):
     return meeting
 
 
+def tally(rows):
+    """{total, solved, explained, open} from (status, closing_kind, count) rows."""
+    counts = {"total": 0, "solved": 0, "explained": 0, "open": 0}
+    for status, kind, n in rows:
+        counts["total"] += n
+        key = "open" if status == "open" else kind if kind in ("solved", "explained") else None
+        if key:
+            counts[key] += n
+    return counts
+
+
+def counts_by_meeting():
+    """{meeting id: tally} of every symposium's tickets, in one query."""
+    from peewee import fn
+    grouped = {}
+    for meeting, status, kind, n in (Ticket.select(Ticket.symposium, Ticket.status, Ticket.closing_kind,
+                                                  fn.COUNT(Ticket.id))
+                                     .where(Ticket.symposium.is_null(False))
+                                     .group_by(Ticket.symposium, Ticket.status, Ticket.closing_kind).tuples()):
+        grouped.setdefault(meeting, []).append((status, kind, n))
+    return {meeting: tally(rows) for meeting, rows in grouped.items()}
+
+
 def checklist(meeting):
     """The meeting's 清单: its tickets and how many are solved, explained, still open."""
     rows = list(Ticket.select().where(Ticket.symposium == meeting).order_by(Ticket.id))
-    counts = {"solved": 0, "explained": 0, "other": 0, "open": 0}
-    for t in rows:
-        if t.status == "open":
-            counts["open"] += 1
-        else:
-            counts[t.closing_kind if t.closing_kind in ("solved", "explained") else "other"] += 1
-    return rows, counts
+    return rows, tally((t.status, t.closing_kind, 1) for t in rows)

@@ -449,6 +449,7 @@ def open_for_message(message, actor_user=None, at=None):
         ticket = open_ticket("message", title=message.content[:30], content=message.content,
                              source=message.channel, actor_user=actor_user, at=at,
                              received_at=message.created_at, unit=message.unit_id,
+                             query_code=message.query_code,  # the citizen holds one code for both
                              handling_unit=message.unit_id, message=message.id, contact=message.contact_id)
         Message.update(status="accepted").where(Message.id == message.id).execute()
     return ticket

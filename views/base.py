@@ -1,7 +1,7 @@
 """The secure base of every admin view: role check, unit scoping, Chinese refusals."""
 import functools
 
-from flask import abort, flash, has_request_context, redirect, request, url_for
+from flask import abort, flash, g, has_request_context, redirect, request, url_for
 from flask_admin import BaseView, expose
 from flask_admin.contrib.peewee import ModelView
 from flask_babel import gettext as _
@@ -28,10 +28,12 @@ def request_options(func):
 
 
 def own_unit_ids():
-    """The units a unit-bound officer acts for: its own and those below it."""
+    """The units a unit-bound officer acts for: its own and those below it (once per request)."""
     if current_user.unit_id is None:
         return set()
-    return Unit.subtree_ids(current_user.unit_id)
+    if "own_unit_ids" not in g:  # a list page asks for it for rows, count and every filter
+        g.own_unit_ids = frozenset(Unit.subtree_ids(current_user.unit_id))
+    return g.own_unit_ids
 
 
 class RoleGate:

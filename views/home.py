@@ -46,16 +46,12 @@ def headline_figures(unit_ids=None):
 
 
 def symposium_figures(unit_ids=None):
-    query = Ticket.select(Ticket.status, Ticket.closing_kind, fn.COUNT(Ticket.id)).where(Ticket.symposium.is_null(False))
+    from app.symposia import tally
+    query = (Ticket.select(Ticket.status, Ticket.closing_kind, fn.COUNT(Ticket.id))
+             .where(Ticket.symposium.is_null(False)))
     if unit_ids is not None:
         query = query.where(Ticket.handling_unit.in_(unit_ids))
-    figures = {"total": 0, "solved": 0, "explained": 0, "open": 0}
-    for status, kind, n in query.group_by(Ticket.status, Ticket.closing_kind).tuples():
-        figures["total"] += n
-        key = "open" if status == "open" else kind if kind in ("solved", "explained") else None
-        if key:
-            figures[key] += n
-    return figures
+    return tally(query.group_by(Ticket.status, Ticket.closing_kind).tuples())
 
 
 def organisation_figures(unit_ids=None):

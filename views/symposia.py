@@ -5,12 +5,11 @@ from flask import abort, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_login import current_user
-from peewee import fn
 
 from app import symposia, tickets
 from app.appeals import ENTERPRISE_CATEGORIES
 from app.roles import AUDITOR, INSPECTOR, LEADER, OFFICE
-from models import Symposium, Ticket
+from models import Symposium
 from views.base import SecureBaseView
 
 
@@ -20,17 +19,7 @@ class SymposiumView(SecureBaseView):
     @expose("/")
     def index(self):
         meetings = list(Symposium.select().order_by(Symposium.held_on.desc()))
-        counts = {}
-        for meeting_id, status, kind, n in (Ticket.select(Ticket.symposium, Ticket.status, Ticket.closing_kind,
-                                                          fn.COUNT(Ticket.id))
-                                            .where(Ticket.symposium.is_null(False))
-                                            .group_by(Ticket.symposium, Ticket.status, Ticket.closing_kind).tuples()):
-            c = counts.setdefault(meeting_id, {"total": 0, "solved": 0, "explained": 0, "open": 0})
-            c["total"] += n
-            key = "open" if status == "open" else kind if kind in ("solved", "explained") else None
-            if key:
-                c[key] += n
-        return self.render("admin/symposia.html", meetings=meetings, counts=counts,
+        return self.render("admin/symposia.html", meetings=meetings, counts=symposia.counts_by_meeting(),
                            may_edit=current_user.role == OFFICE)
 
     @expose("/new/", methods=("GET", "POST"))

@@ -120,23 +120,35 @@ class Staff(BaseModel):
 
 
 class Reason(BaseModel):
-    """A dissatisfaction reason offered on 不满意; retired reasons stay for history."""
+    """A reason tag offered with some rating levels (不满意 at least); retired ones stay for history."""
     title = CharField(unique=True, max_length=50, verbose_name=_l("Reason"))
     sort_order = IntegerField(default=0, index=True, verbose_name=_l("Order"))
     active = BooleanField(default=True, verbose_name=_l("Active"))
+    # The levels this tag is offered with, comma-separated (v9): Haixing's reasons are all for 差评.
+    levels = CharField(max_length=120, default="dissatisfied,very_dissatisfied", verbose_name=_l("Offered with"))
 
     def __str__(self):
         return self.title
 
+    @property
+    def level_set(self):
+        return frozenset(filter(None, self.levels.split(",")))
+
     @classmethod
-    def offered(cls):
-        return cls.select().where(cls.active).order_by(cls.sort_order, cls.id)
+    def offered(cls, level=None):
+        """Active tags, in order; with `level`, only those offered with that level."""
+        rows = cls.select().where(cls.active).order_by(cls.sort_order, cls.id)
+        return rows if level is None else [r for r in rows if level in r.level_set]
 
 
+# Both scales' levels (app/scales.py says which scale offers which, and their grades).
 LEVELS = (
+    ("very_satisfied", _l("Very satisfied")),
     ("satisfied", _l("Satisfied")),
+    ("basically_satisfied", _l("Basically satisfied")),
     ("average", _l("Average")),
     ("dissatisfied", _l("Dissatisfied")),
+    ("very_dissatisfied", _l("Very dissatisfied")),
 )
 
 CHANNELS = (
@@ -168,7 +180,7 @@ class Evaluation(BaseModel):
                              verbose_name=_l("Window"))
     staff = ForeignKeyField(Staff, null=True, backref="evaluations", on_delete="RESTRICT",
                             verbose_name=_l("Staff"))
-    level = CharField(max_length=16, choices=LEVELS, index=True, verbose_name=_l("Rating"))
+    level = CharField(max_length=24, choices=LEVELS, index=True, verbose_name=_l("Rating"))
     comment = TextField(default="", verbose_name=_l("Comment"))
     channel = CharField(max_length=16, choices=CHANNELS, index=True, verbose_name=_l("Channel"))
     contact = ForeignKeyField(Contact, null=True, on_delete="RESTRICT", verbose_name=_l("Contact"))
@@ -177,6 +189,8 @@ class Evaluation(BaseModel):
     excluded = BooleanField(default=False, index=True, verbose_name=_l("Excluded after appeal"))
     # The page's one-time key: a double tap or a resent form does not count twice (v5).
     submission_key = CharField(max_length=40, null=True, unique=True)
+    # 办件编号 of the service rated, when given: one case, one rating (一次一评) (v9).
+    case_number = CharField(max_length=40, null=True, unique=True, verbose_name=_l("Case number"))
 
     class Meta:
         # A unit's own list, newest first (schema version 2).
@@ -423,7 +437,7 @@ class ApiToken(BaseModel):
 
 class FraudSignal(BaseModel):
     """A pattern in ratings the commission should look at; the ratings themselves are kept (v8)."""
-    kind = CharField(max_length=24, index=True, verbose_name=_l("Kind"))  # burst | officer_device
+    kind = CharField(max_length=24, index=True, verbose_name=_l("Kind"))  # burst | officer_device | uncased_praise
     unit = ForeignKeyField(Unit, on_delete="RESTRICT", verbose_name=_l("Unit"))
     window = ForeignKeyField(Window, null=True, on_delete="RESTRICT", verbose_name=_l("Window"))
     evaluation = ForeignKeyField(Evaluation, null=True, on_delete="RESTRICT", verbose_name=_l("Evaluation"))

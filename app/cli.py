@@ -1,5 +1,6 @@
 """Command-line tasks: `flask create-user`, `flask seed`, `flask upgrade-db`."""
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from app.roles import ROLE_IDS, UNIT_BOUND
@@ -82,7 +83,6 @@ def backup(target):
 @with_appcontext
 def check_workflows(path):
     """检查办理流程文件，有错误时退出码为 1 / Validate workflows.yaml (exit 1 on errors)."""
-    from flask import current_app
     from app.workflow.errors import WorkflowFileError
     from app.workflow.store import validate
     path = path or current_app.config["WORKFLOWS_PATH"]
@@ -102,13 +102,13 @@ def check_workflows(path):
 @with_appcontext
 def sweep_command():
     """检查时限，发出提醒、黄牌、红牌 / Send due reminders and escalations (idempotent)."""
-    from app.ratings import detect_bursts
+    from app.ratings import detect_anomalies
     from app.tickets import sweep
     with db.connection_context():
         counts = sweep()
-        bursts = detect_bursts()
+        bursts, uncased = detect_anomalies(case_numbers=current_app.config["RATING_CASE_NUMBER"] == "optional")
     click.echo(f"提醒 {counts['remind']} 件，黄牌 {counts['yellow']} 件，红牌 {counts['red']} 件；"
-               f"集中评价线索 {bursts} 条。")
+               f"集中评价线索 {bursts} 条，无办件编号好评线索 {uncased} 条。")
 
 
 @click.command("move-tickets")

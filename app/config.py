@@ -8,7 +8,8 @@ DEFAULT_INSTANCE = ROOT / "instance"
 
 # Environment variables a county may set; everything else keeps its default.
 ENV_KEYS = ("DATABASE_URL", "SECRET_KEY", "BABEL_DEFAULT_LOCALE", "INSTANCE_PATH", "WORKFLOWS_PATH",
-            "RATING_RATE_LIMIT", "RATELIMIT_STORAGE_URI", "PUBLIC_BASE_URL")
+            "RATING_RATE_LIMIT", "RATELIMIT_STORAGE_URI", "PUBLIC_BASE_URL", "RATING_SCALE",
+            "RATING_CASE_NUMBER")
 
 
 def defaults(instance_path):
@@ -31,6 +32,10 @@ def defaults(instance_path):
         "RATING_RATE_LIMIT": "30 per minute",
         "RATELIMIT_STORAGE_URI": "memory://",  # redis://127.0.0.1:6379 with several processes
         "FLASK_ADMIN_SWATCH": "default",
+        # three: Haixing's 满意/一般/不满意; five: the national 好差评 scale (app/scales.py).
+        "RATING_SCALE": "three",
+        # optional: the rating page asks for the 办件编号 (一次一评); off: it does not ask.
+        "RATING_CASE_NUMBER": "optional",
     }
 
 
@@ -42,9 +47,22 @@ def load(overrides=None):
     config = defaults(instance_path)
     config.update(env)
     config.update(overrides)
+    check(config)
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = _instance_secret(Path(config["INSTANCE_PATH"]))
     return config
+
+
+def check(config):
+    """Refuse to start on a setting with no meaning, naming the values that have one."""
+    from app.db import ConfigError
+    from app.scales import SCALES
+    if config["RATING_SCALE"] not in SCALES:
+        raise ConfigError(f"RATING_SCALE 只能是 {' 或 '.join(SCALES)}（三级：海兴满意/一般/不满意；五级：国家好差评），"
+                          f"现在是 {config['RATING_SCALE']!r}")
+    if config["RATING_CASE_NUMBER"] not in ("optional", "off"):
+        raise ConfigError("RATING_CASE_NUMBER 只能是 optional（评价页可填办件编号，一次一评）或 off，"
+                          f"现在是 {config['RATING_CASE_NUMBER']!r}")
 
 
 def _instance_secret(instance_path):

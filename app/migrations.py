@@ -89,6 +89,17 @@ def v8_fraud_signals(migrator):
     db.create_tables([FraudSignal], safe=True)
 
 
+def v9_rating_scales(migrator):
+    """The national five-level scale: longer level ids, tags per level, 办件编号 once per case."""
+    from models import Evaluation, Reason
+    if isinstance(db.obj, PostgresqlDatabase):  # SQLite does not enforce a VARCHAR's length
+        db.execute_sql("ALTER TABLE evaluation ALTER COLUMN level TYPE VARCHAR(24)")
+    ensure_columns(migrator, Reason, ["levels"])
+    ensure_columns(migrator, Evaluation, ["case_number"])
+    if not any(list(i.columns) == ["case_number"] for i in db.get_indexes("evaluation")):
+        migrator.add_index("evaluation", ["case_number"], unique=True).run()
+
+
 # version -> function(migrator) bringing the schema from version-1 to version.
 # Version 1 is the first released schema (tests/data/schema_v1.*.sql).
 MIGRATIONS = {
@@ -99,6 +110,7 @@ MIGRATIONS = {
     6: v6_api_tokens,
     7: v7_symposia,
     8: v8_fraud_signals,
+    9: v9_rating_scales,
 }
 
 LATEST = max(MIGRATIONS, default=1)

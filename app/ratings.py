@@ -9,13 +9,13 @@ import secrets
 
 from peewee import IntegrityError
 
-from app import tickets
-from models import Contact, Evaluation, EvaluationReason, FraudSignal, Reason, Staff, Window, db, now
+from app import scales, tickets
+from models import LEVELS, Contact, Evaluation, EvaluationReason, FraudSignal, Reason, Staff, Window, db, now
 
-LEVELS = ("satisfied", "average", "dissatisfied")
 CHANNELS = ("kiosk", "qr")
 COMMENT_MAX = 500
 PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+CASE_NUMBER = re.compile(r"^[0-9A-Z][0-9A-Z_/-]{3,39}$")
 
 
 class RatingRefused(ValueError):
@@ -24,6 +24,19 @@ class RatingRefused(ValueError):
     def __init__(self, errors):
         self.errors = errors
         super().__init__("；".join(errors.values()))
+
+
+class CaseAlreadyRated(RatingRefused):
+    """一次一评: this 办件编号 has its rating already."""
+
+    def __init__(self, case_number):
+        super().__init__({"case_number": f"办件编号 {case_number} 已经评价过了。每件事只评一次，谢谢您的支持！"})
+        self.case_number = case_number
+
+
+def normalise_case_number(text):
+    """As printed on the receipt, whatever spaces or letter case the citizen typed."""
+    return re.sub(r"\s", "", text or "").upper()
 
 
 def new_submission_key():
@@ -75,10 +88,49 @@ def detect_bursts(at=None):
     return created
 
 
+UNCASED_COUNT, UNCASED_SHARE = 10, 0.8  # 好评 of one window in a day without a 办件编号: flagged
+CASES_IN_USE_DAYS = 30
+
+
+def detect_uncased_praise(at=None):
+    """Windows with many 好评 today that name no case, where the county's pads pass case numbers.
+
+    Praise with no case behind it is how a window pads its own figures; where nobody has used
+    case numbers lately there is nothing to compare with, so nothing is flagged.
+    """
+    from peewee import Case, fn
+    at = at or now()
+    if not Evaluation.select().where(Evaluation.case_number.is_null(False),
+                                     Evaluation.created_at >= at - datetime.timedelta(days=CASES_IN_USE_DAYS)).exists():
+        return 0
+    day = at.replace(hour=0, minute=0, second=0)
+    uncased = fn.SUM(Case(None, ((Evaluation.case_number.is_null(), 1),), 0))
+    rows = (Evaluation.select(Evaluation.window, Evaluation.unit, uncased, fn.COUNT(Evaluation.id), fn.MAX(Evaluation.id))
+            .where(Evaluation.created_at >= day, Evaluation.created_at <= at, Evaluation.window.is_null(False),
+                   Evaluation.level.in_(scales.GOOD_LEVELS))
+            .group_by(Evaluation.window, Evaluation.unit).having(uncased >= UNCASED_COUNT).tuples())
+    created = 0
+    for window_id, unit_id, without, good, last_id in rows:
+        bucket = f"{window_id}:{day:%Y%m%d}"
+        if without < UNCASED_SHARE * good or FraudSignal.select().where(
+                FraudSignal.kind == "uncased_praise", FraudSignal.bucket == bucket).exists():
+            continue
+        FraudSignal.create(kind="uncased_praise", unit=unit_id, window=window_id, evaluation=last_id, created_at=at,
+                           bucket=bucket, detail=f"当天 {good} 条满意评价中 {without} 条没有办件编号")
+        created += 1
+    return created
+
+
+def detect_anomalies(at=None, case_numbers=True):
+    """The sweeper's round over ratings: (bursts flagged, windows praised without cases flagged)."""
+    return detect_bursts(at), (detect_uncased_praise(at) if case_numbers else 0)
+
+
 def submit(token, level, reason_ids, comment, phone, channel, submission_key, staff_id=None, at=None,
-           channels=CHANNELS, by_officer=None):
+           channels=CHANNELS, by_officer=None, scale=scales.DEFAULT, case_number=None):
     """Store one rating; returns (evaluation, ticket or None, created: bool)."""
     at = at or now()
+    chosen_scale = scales.scale(scale)
     errors = {}
     window, staff = target_for(token or "")
     if window is None and staff is None:
@@ -87,43 +139,56 @@ def submit(token, level, reason_ids, comment, phone, channel, submission_key, st
         staff = Staff.get_or_none(Staff.id == staff_id, Staff.active)
         if staff is None or window is None or staff.unit_id != window.unit_id:
             errors["staff"] = "请选择本窗口的工作人员。"
-    if level not in LEVELS:
-        errors["level"] = "请选择满意、一般或不满意。"
+    if level not in chosen_scale.levels:
+        names = [str(dict(LEVELS)[l]) for l in chosen_scale.levels]
+        errors["level"] = f"请选择{'、'.join(names[:-1])}或{names[-1]}。"
     reasons = []
-    if level == "dissatisfied":
+    if level in chosen_scale.tagged:
         wanted = {str(r) for r in reason_ids if str(r).strip()}
-        ids = [int(r) for r in wanted if r.isdigit()]
-        reasons = list(Reason.select().where(Reason.id.in_(ids), Reason.active)) if ids else []
-        if not wanted:
-            errors["reasons"] = "选择“不满意”时，请至少选一个不满意原因。"
-        elif len(reasons) != len(wanted):
+        active = {str(r.id): r for r in Reason.offered()}
+        # Tags of another level (ticked before the citizen changed their mind) are left out.
+        reasons = [active[r] for r in sorted(wanted) if r in active and level in active[r].level_set]
+        if not wanted <= active.keys():
             errors["reasons"] = "所选的原因已不再使用，请重新选择。"
+        elif not reasons and scales.GRADE_OF[level] == scales.BAD:
+            errors["reasons"] = "选择“不满意”时，请至少选一个不满意原因。"
     comment = (comment or "").strip()
     if len(comment) > COMMENT_MAX:
         errors["comment"] = f"意见最多 {COMMENT_MAX} 字，现在有 {len(comment)} 字。"
     phone = re.sub(r"\s", "", phone or "")
     if phone and not PHONE.match(phone):
         errors["phone"] = "请填写正确的手机号（11 位）或座机号（如 0317-6612345），也可以不填。"
+    case_number = normalise_case_number(case_number) or None
+    if case_number and not CASE_NUMBER.match(case_number):
+        errors["case_number"] = "办件编号由字母、数字和“-”组成，4 到 40 位，见受理回执；看不清可以不填。"
     if channel not in channels:
         errors["channel"] = "评价渠道不对。"
     if not submission_key or not re.fullmatch(r"[0-9a-f]{32}", submission_key):
         errors["target"] = errors.get("target") or "页面已过期，请重新打开评价页面。"
     if errors:
         raise RatingRefused(errors)
+    if case_number:
+        earlier = Evaluation.get_or_none(Evaluation.case_number == case_number)
+        if earlier is not None:
+            if earlier.submission_key == submission_key:  # the same page sent twice
+                return earlier, None, False
+            raise CaseAlreadyRated(case_number)
     unit_id = window.unit_id if window is not None else staff.unit_id
     try:
         with db.atomic():
             contact = Contact.create(phone=phone) if phone else None
             evaluation = Evaluation.create(
                 unit=unit_id, window=window, staff=staff, level=level, comment=comment, channel=channel,
-                contact=contact, created_at=at, submission_key=submission_key)
+                contact=contact, created_at=at, submission_key=submission_key, case_number=case_number)
             for reason in reasons:
                 EvaluationReason.create(evaluation=evaluation, reason=reason)
             ticket = tickets.open_for_evaluation(evaluation, at=at, reason_titles=[r.title for r in reasons])
             flag_officer_device(evaluation, by_officer, at)
-    except IntegrityError:  # the same page sent twice (the unique key): the first one counts
+    except IntegrityError:  # sent twice at the same moment (a unique key): the first one counts
         first = Evaluation.get_or_none(Evaluation.submission_key == submission_key)
-        if first is None:
-            raise
-        return first, None, False
+        if first is not None:
+            return first, None, False
+        if case_number and Evaluation.select().where(Evaluation.case_number == case_number).exists():
+            raise CaseAlreadyRated(case_number)
+        raise
     return evaluation, ticket, True

@@ -289,8 +289,8 @@ def start_sweeper(app, every_seconds=300):
             try:
                 with app.app_context(), db.connection_context():
                     sweep()
-                    from app.ratings import detect_bursts
-                    detect_bursts()
+                    from app.ratings import detect_anomalies
+                    detect_anomalies(case_numbers=app.config["RATING_CASE_NUMBER"] == "optional")
             except Exception:  # a failed round is logged; the next round tries again
                 app.logger.exception("deadline sweep failed")
             time.sleep(every_seconds)

@@ -17,7 +17,10 @@ from models import (Contact, Evaluation, EvaluationReason, Message, Reason, Staf
 SEED_DIR = Path(__file__).resolve().parent
 
 # The four reasons of the article, offered on 不满意 in this order.
-REASONS = ("办理速度慢", "故意刁难", "吃拿卡要", "服务态度差")
+REASONS = ("办理速度慢", "故意刁难", "吃拿卡要", "服务态度差")  # Haixing's: offered with 差评
+# The national 好差评 scale's tags for the better levels, offered only when RATING_SCALE=five.
+GOOD_TAGS = ("服务热情周到", "办事效率高", "一次性告知清楚", "材料精简", "流程简便")
+NEUTRAL_TAGS = ("等候时间较长", "材料要求较多", "指引不够清楚")
 
 DEMO_PASSWORD = "Demo@2026"
 COMMISSION_UNIT = {"code": "K01", "name": "县纪委监委", "kind": "commission"}
@@ -64,8 +67,11 @@ def load(demo=True, today=None):
 
 
 def load_reasons():
-    for order, title in enumerate(REASONS, start=1):
-        Reason.get_or_create(title=title, defaults={"sort_order": order * 10})
+    tags = ([(t, "dissatisfied,very_dissatisfied") for t in REASONS]
+            + [(t, "very_satisfied,satisfied") for t in GOOD_TAGS]
+            + [(t, "basically_satisfied") for t in NEUTRAL_TAGS])
+    for order, (title, levels) in enumerate(tags, start=1):
+        Reason.get_or_create(title=title, defaults={"sort_order": order * 10, "levels": levels})
     return Reason.select().count()
 
 

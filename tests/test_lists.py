@@ -75,10 +75,12 @@ def test_evaluations_filter_by_level_channel_and_date(client, login_as, county):
     view_url = "/admin/evaluation/"
     page = client.get(view_url).get_data(as_text=True)
     assert "列表 (5)" in page
-    # Filter arguments follow the order of column_filters: level is the fourth filter.
+    # Filter arguments follow the order of column_filters: level is the fourth, grade the fifth.
     page = client.get(view_url + "?flt0_3=dissatisfied").get_data(as_text=True)
     assert "列表 (2)" in page
-    page = client.get(view_url + "?flt0_4=kiosk").get_data(as_text=True)
+    page = client.get(view_url + "?flt0_4=good").get_data(as_text=True)  # 好评 on either scale
+    assert "列表 (3)" in page
+    page = client.get(view_url + "?flt0_5=kiosk").get_data(as_text=True)
     assert "列表 (5)" in page
-    page = client.get(view_url + "?flt0_4=qr").get_data(as_text=True)
+    page = client.get(view_url + "?flt0_5=qr").get_data(as_text=True)
     assert "评价0" not in page and "列表 (" not in page

@@ -89,8 +89,10 @@ def test_a_unit_cannot_sit_under_its_own_village(client, login_as, county):
 
 def test_reasons_can_be_added_reordered_and_retired(client, login_as, conn):
     login_as("office")
-    response = post_form(client, "/admin/reason/new/", {"title": "推诿扯皮", "sort_order": "50",
-                                                        "active": "y"})
+    page = client.get("/admin/reason/new/").get_data(as_text=True)
+    assert re.search(r'checked[^>]*value="very_dissatisfied"|value="very_dissatisfied"[^>]*checked', page)
+    response = post_form(client, "/admin/reason/new/", {"title": "推诿扯皮", "sort_order": "50", "active": "y",
+                                                        "levels": ["dissatisfied", "very_dissatisfied"]})
     assert response.status_code == 302
     duplicate = post_form(client, "/admin/reason/new/", {"title": "吃拿卡要", "sort_order": "60"})
     assert duplicate.status_code == 422 and "原因“吃拿卡要”已存在" in text(duplicate)

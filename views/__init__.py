@@ -53,7 +53,7 @@ def init_admin(app):
     admin.add_view(WindowAdmin(Window, name=_l("Windows"), category=ORG))
     admin.add_view(StaffAdmin(Staff, name=_l("Staff"), category=ORG))
     admin.add_view(QRCodeView(name=_l("QR codes"), endpoint="qr", url="qr", category=ORG))
-    admin.add_view(ReasonAdmin(Reason, name=_l("Dissatisfaction reasons"), category=ORG))
+    admin.add_view(ReasonAdmin(Reason, name=_l("Rating reasons"), category=ORG))
     admin.add_view(EvaluationAdmin(Evaluation, name=_l("Evaluations"), category=FEEDBACK))
     admin.add_view(MessageAdmin(Message, name=_l("Messages"), category=FEEDBACK))
     admin.add_view(TicketAdmin(Ticket, name=_l("Problems"), category=FEEDBACK))

@@ -6,10 +6,10 @@ a code and a Chinese message.
 """
 import hashlib
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
-from app import appeals, ratings, tickets
-from models import ApiToken, Reason, Staff, Unit, Window, now
+from app import appeals, ratings, scales, tickets
+from models import LEVELS, ApiToken, Reason, Staff, Unit, Window, now
 from views.public import limiter
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -56,11 +56,23 @@ def staff():
 
 @bp.get("/reasons")
 def reasons():
-    return jsonify([{"id": r.id, "title": r.title} for r in Reason.offered()])
+    return jsonify([{"id": r.id, "title": r.title, "levels": sorted(r.level_set)} for r in Reason.offered()])
+
+
+@bp.get("/scale")
+def scale():
+    """The levels this county rates on, best first: what a device shows, and which ask for tags."""
+    chosen = scales.scale(current_app.config["RATING_SCALE"])
+    names = dict(LEVELS)
+    return jsonify({"key": chosen.key, "case_number": current_app.config["RATING_CASE_NUMBER"] == "optional",
+                    "levels": [{"id": level, "title": str(names[level]), "grade": scales.GRADE_OF[level],
+                                "tags": level in chosen.tagged,
+                                "tags_required": level in chosen.tagged and scales.GRADE_OF[level] == scales.BAD}
+                               for level in chosen.levels]})
 
 
 @bp.post("/evaluations")
-@limiter.limit(lambda: __import__("flask").current_app.config["RATING_RATE_LIMIT"])
+@limiter.limit(lambda: current_app.config["RATING_RATE_LIMIT"])
 def evaluations():
     data = body()
     if data is None:
@@ -73,7 +85,10 @@ def evaluations():
             str(data.get("token") or ""), data.get("level"), [str(r) for r in reasons_in],
             str(data.get("comment") or ""), str(data.get("phone") or ""), data.get("channel") or "kiosk",
             str(data.get("submission_key") or ""), staff_id=data.get("staff_id") if isinstance(
-                data.get("staff_id"), int) else None)
+                data.get("staff_id"), int) else None, scale=current_app.config["RATING_SCALE"],
+            case_number=str(data.get("case_number") or ""))
+    except ratings.CaseAlreadyRated as refused:
+        return error(409, "case_rated", str(refused), refused.errors)
     except ratings.RatingRefused as refused:
         return error(422, "invalid", str(refused), refused.errors)
     return jsonify({"id": evaluation.id, "created": created,

@@ -10,6 +10,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from peewee import JOIN
 
+from app import scales
 from app.roles import AUDITOR, BUREAU, HANDLER, INSPECTOR, LEADER, OFFICE, UNIT_BOUND
 from models import CHANNELS, LEVELS, Evaluation, EvaluationReason, Reason, Staff, Unit, Window
 from views.base import own_unit_ids, request_options, user_role
@@ -24,9 +25,16 @@ def staff_options():
     return [(str(s.id), str(s)) for s in query]
 
 
+class FilterGrade(FilterEqual):
+    """好评 / 中评 / 差评 whatever the scale: the grade's levels of both scales."""
+
+    def apply(self, query, value):
+        return query.where(Evaluation.level.in_([l for l, g in scales.GRADE_OF.items() if g == value]))
+
+
 def appeal_link(view, context, model, name):
     """A unit handler may appeal a rating of its own unit (误评/恶意差评)."""
-    if current_user.role != HANDLER or model.level == "satisfied" or model.excluded:
+    if current_user.role != HANDLER or scales.GRADE_OF[model.level] == scales.GOOD or model.excluded:
         return ""
     return Markup('<a href="{}">{}</a>').format(url_for("handle.appeal", evaluation_id=model.id), _l("Appeal this rating"))
 
@@ -38,8 +46,8 @@ class EvaluationAdmin(OrgModelView):
     unit_field = Evaluation.unit
     prejoined = (Unit, Window, Staff)
     column_list = ("created_at", "unit", "window", "staff", "level", "reasons", "comment", "channel",
-                   "excluded", "appeal")
-    column_labels = {"reasons": _l("Dissatisfaction reasons"), "appeal": _l("Rating appeal")}
+                   "case_number", "excluded", "appeal")
+    column_labels = {"reasons": _l("Reasons"), "appeal": _l("Rating appeal")}
     column_export_exclude_list = ("appeal",)
     column_default_sort = ("created_at", True)
     column_sortable_list = ("created_at", "level", "channel")
@@ -49,6 +57,7 @@ class EvaluationAdmin(OrgModelView):
         FilterEqual(Evaluation.window, _l("Window"), options=window_options),
         FilterEqual(Evaluation.staff, _l("Staff"), options=staff_options),
         FilterEqual(Evaluation.level, _l("Rating"), options=[(k, v) for k, v in LEVELS]),
+        FilterGrade(Evaluation.level, _l("Grade"), options=list(scales.GRADE_LABELS.items())),
         FilterEqual(Evaluation.channel, _l("Channel"), options=[(k, v) for k, v in CHANNELS]),
         "created_at",
     )

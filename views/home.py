@@ -4,6 +4,7 @@ from flask_admin import AdminIndexView, expose
 from flask_login import current_user
 from peewee import fn
 
+from app import scales
 from app.roles import COMMISSION, UNIT_BOUND, AUDITOR, BUREAU, role_label
 from models import UNIT_KINDS, Evaluation, Message, Staff, Ticket, Unit, Window
 from views.base import own_unit_ids
@@ -22,21 +23,22 @@ def headline_figures(unit_ids=None):
         evaluations = evaluations.where(Evaluation.unit.in_(unit_ids))
         messages = messages.where(Message.unit.in_(unit_ids))
         tickets = tickets.where(Ticket.handling_unit.in_(unit_ids))
-    levels = dict(evaluations.select(Evaluation.level, fn.COUNT(Evaluation.id))
-                  .group_by(Evaluation.level).tuples())
+    # By grade, so that a county's figures mean the same on the three- and the five-level scale.
+    grades = scales.grade_counts(dict(evaluations.select(Evaluation.level, fn.COUNT(Evaluation.id))
+                                      .group_by(Evaluation.level).tuples()))
     closing = dict(tickets.select(Ticket.closing_kind, fn.COUNT(Ticket.id))
                    .where(Ticket.status == "closed").group_by(Ticket.closing_kind).tuples())
-    n_evaluations = sum(levels.values())
+    n_evaluations = sum(grades.values())
     n_messages = messages.count()
     n_tickets = tickets.count()
     return {
         "collected": n_evaluations + n_messages,
         "evaluations": n_evaluations,
         "messages": n_messages,
-        "satisfied": levels.get("satisfied", 0),
-        "average": levels.get("average", 0),
-        "dissatisfied": levels.get("dissatisfied", 0),
-        "satisfaction_rate": (levels.get("satisfied", 0) / n_evaluations) if n_evaluations else None,
+        "good": grades[scales.GOOD],
+        "neutral": grades[scales.NEUTRAL],
+        "bad": grades[scales.BAD],
+        "satisfaction_rate": (grades[scales.GOOD] / n_evaluations) if n_evaluations else None,
         "accepted": n_tickets,
         "solved": closing.get("solved", 0),
         "explained": closing.get("explained", 0),

@@ -1,12 +1,16 @@
 """举报电话: the hotline officer records a caller's rating or message while on the phone."""
-from flask import flash, redirect, request, url_for
+from flask import current_app, flash, redirect, request, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 
-from app import appeals, ratings
+from app import appeals, ratings, scales
 from app.roles import OFFICE
-from models import MESSAGE_KINDS, Reason, Staff, Unit, Window
+from models import LEVELS, MESSAGE_KINDS, Reason, Staff, Unit, Window
 from views.base import SecureBaseView
+
+
+def scale_key():
+    return current_app.config["RATING_SCALE"]
 
 
 class HotlineView(SecureBaseView):
@@ -17,8 +21,12 @@ class HotlineView(SecureBaseView):
         staff = list(Staff.select().where(Staff.active, Staff.window.is_null(False)).order_by(Staff.number))
         units = list(Unit.select().where(Unit.active, Unit.kind.in_(("hall", "law_enforcement", "township")))
                      .order_by(Unit.kind, Unit.code))
-        return self.render("admin/hotline.html", windows=windows, staff=staff, units=units,
-                           reasons=list(Reason.offered()), kinds=MESSAGE_KINDS, errors=errors or {},
+        scale = scales.scale(scale_key())
+        levels = [(level, dict(LEVELS)[level]) for level in scale.levels]
+        # On the phone the officer asks what went wrong; tags of the better levels are left out.
+        reasons = [r for r in Reason.offered() if r.level_set & set(scales.BAD_LEVELS)]
+        return self.render("admin/hotline.html", windows=windows, staff=staff, units=units, levels=levels,
+                           reasons=reasons, kinds=MESSAGE_KINDS, errors=errors or {},
                            form=form or {}, which=which, submission_key=ratings.new_submission_key()), status
 
     @expose("/")
@@ -33,7 +41,7 @@ class HotlineView(SecureBaseView):
             evaluation, ticket, _created = ratings.submit(
                 window.token if window else "", form.get("level"), form.getlist("reasons"), form.get("comment"),
                 form.get("phone"), "hotline", form.get("submission_key"), staff_id=form.get("staff", type=int),
-                channels=("hotline",))
+                channels=("hotline",), scale=scale_key())
         except ratings.RatingRefused as refused:
             return self.page(refused.errors, form, "rating", 422)
         note = _("Rating recorded.") + (" " + _("Ticket %(code)s opened.", code=ticket.code) if ticket else "")

@@ -1,4 +1,6 @@
 """The OpenAPI 3 document of /api/v1; a test checks it against the routes, both ways."""
+from app.scales import SCALES
+from models import LEVELS
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -9,6 +11,7 @@ def _json(schema, description="成功"):
 
 def _errors(*codes):
     text = {400: "请求体不是 JSON 对象", 401: "缺少或无效的 API 令牌", 404: "没有找到",
+            409: "这个办件编号已经评价过（一次一评）",
             422: "输入有误，fields 说明每一项", 429: "太频繁，请稍后再试"}
     return {str(c): _json(ERROR, text[c]) for c in codes}
 
@@ -44,19 +47,27 @@ def document():
                 "responses": {"200": _json(_list({"id": INT, "number": STR, "name": STR, "unit_id": INT,
                                                   "window_id": {"type": "integer", "nullable": True},
                                                   "token": STR}))}}},
-            "/reasons": {"get": {"summary": "不满意原因", "responses": {"200": _json(_list({"id": INT, "title": STR}))}}},
+            "/reasons": {"get": {"summary": "评价原因标签（levels：随哪些等级出现）", "responses": {"200": _json(_list(
+                {"id": INT, "title": STR, "levels": {"type": "array", "items": STR}}))}}},
+            "/scale": {"get": {"summary": "本县使用的评价等级（三级或国家好差评五级）", "responses": {"200": _json({
+                "type": "object", "properties": {
+                    "key": {"type": "string", "enum": sorted(SCALES)}, "case_number": {"type": "boolean"},
+                    "levels": _list({"id": STR, "title": STR, "grade": {"type": "string", "enum": ["good", "neutral", "bad"]},
+                                     "tags": {"type": "boolean"}, "tags_required": {"type": "boolean"}})}})}}},
             "/evaluations": {"post": {
                 "summary": "提交评价（同一 submission_key 只记一次）",
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
                     "type": "object", "required": ["token", "level", "submission_key"],
-                    "properties": {"token": STR, "level": {"type": "string", "enum": ["satisfied", "average", "dissatisfied"]},
+                    "properties": {"token": STR, "level": {"type": "string", "enum": [k for k, _ in LEVELS]},
                                    "reasons": {"type": "array", "items": INT}, "comment": STR, "phone": STR,
                                    "channel": {"type": "string", "enum": ["kiosk", "qr"]},
                                    "submission_key": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
-                                   "staff_id": INT}}}}},
+                                   "staff_id": INT,
+                                   "case_number": {"type": "string", "description": "办件编号：一件事只评一次"}}}}}},
                 "responses": {"201": _json({"type": "object", "properties": {"id": INT, "created": {"type": "boolean"},
                                                                              "ticket": NULLABLE_STR}}, "已记录"),
-                              "200": _json({"type": "object"}, "重复提交，按第一次记录"), **_errors(400, 422, 429)}}},
+                              "200": _json({"type": "object"}, "重复提交，按第一次记录"),
+                              **_errors(400, 409, 422, 429)}}},
             "/messages": {"post": {
                 "summary": "留言（返回查询码）",
                 "requestBody": {"required": True, "content": {"application/json": {"schema": {

@@ -1,4 +1,4 @@
-"""The county's organisation: units (as a tree), windows, staff, dissatisfaction reasons."""
+"""The county's organisation: units (as a tree), windows, staff, the reason tags of ratings."""
 from collections import defaultdict
 
 from flask import abort
@@ -8,11 +8,13 @@ from flask_admin.contrib.peewee.filters import FilterEqual
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from peewee import JOIN, Case, fn
+from wtforms import SelectMultipleField
 from wtforms.validators import ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.roles import (AUDITOR, BUREAU, HANDLER, INSPECTOR, LEADER, OFFICE, ROLE_IDS, SYSADMIN,
                        UNIT_BOUND)
-from models import UNIT_KINDS, Reason, Staff, Unit, Window, db
+from models import LEVELS, UNIT_KINDS, Reason, Staff, Unit, Window, db
 from views.base import SecureBaseView, SecureModelView, own_unit_ids, request_options, user_role
 from views.validators import NotBlank, Unique, strip
 
@@ -190,18 +192,40 @@ class StaffAdmin(TokenRotation, OrgModelView):
                 window=model.window.number, unit=model.window.unit.name))
 
 
+class LevelSetField(SelectMultipleField):
+    """The levels a reason tag is offered with, as ticks; stored comma-separated on the row."""
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def process_data(self, value):
+        self.data = [v for v in (value or "").split(",") if v] if isinstance(value, str) else value
+
+    def populate_obj(self, obj, name):
+        setattr(obj, name, ",".join(level for level, _label in LEVELS if level in (self.data or [])))
+
+
 class ReasonAdmin(OrgModelView):
     read_roles = frozenset({OFFICE, LEADER, INSPECTOR, BUREAU, AUDITOR})
     edit_roles = frozenset({OFFICE, BUREAU})
     export_roles = frozenset()
-    column_list = ("title", "sort_order", "active")
+    column_list = ("title", "levels", "sort_order", "active")
     column_default_sort = ("sort_order", False)
     column_editable_list = ("sort_order", "active")
-    form_columns = ("title", "sort_order", "active")
+    form_columns = ("title", "levels", "sort_order", "active")
+    form_overrides = {"levels": LevelSetField}
     form_args = {
         "title": {"validators": [NotBlank(), Unique(Reason.title, _l("The reason %(value)s already exists."))],
                   "filters": [strip]},
+        "levels": {"choices": list(LEVELS), "default": ["dissatisfied", "very_dissatisfied"], "description": _l(
+            "Three-level scale: tags are offered with 不满意 only. Five-level scale: with each level ticked.")},
     }
+    column_formatters = {"levels": lambda v, c, m, n: "、".join(
+        str(dict(LEVELS)[level]) for level, _label in LEVELS if level in m.level_set)}
+
+    def on_model_change(self, form, model, is_created):
+        # Here, not on the field: the converter's Optional() would clear a field's own error.
+        if not model.level_set:
+            raise ValidationError(_("Choose at least one level this reason is offered with."))
 
 
 class UnitTreeView(SecureBaseView):

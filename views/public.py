@@ -5,8 +5,8 @@ from flask_login import current_user
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from app import ratings
-from models import Reason, Staff, Unit, Window
+from app import ratings, scales
+from models import LEVELS, Reason, Staff, Unit, Window
 
 bp = Blueprint("public", __name__)
 limiter = Limiter(get_remote_address, headers_enabled=False)  # storage from RATELIMIT_STORAGE_URI
@@ -17,15 +17,24 @@ def hall_units():
                 .order_by(Unit.code))
 
 
+def current_scale():
+    return scales.scale(current_app.config["RATING_SCALE"])
+
+
 def rating_page(window, staff, channel, errors=None, form=None, status=200, bound=""):
-    """The three big choices, the reasons that appear on 不满意, an optional comment and phone."""
+    """The big level choices, the tags of the chosen level, an optional comment, phone and case number."""
     token = (staff.token if staff is not None and window is None else window.token)
     people = list(Staff.select().where(Staff.window == window, Staff.active).order_by(Staff.number)) \
         if window is not None and staff is None else []
+    form = form or {"case_number": request.args.get("case", "")}  # a counter pad passes the case it served
+    scale = current_scale()
+    tagged = set(scale.tagged)
     return render_template(
         "public/rate.html", window=window, staff=staff, people=people, token=token, channel=channel,
-        reasons=list(Reason.offered()), errors=errors or {}, form=form or {},
-        submission_key=ratings.new_submission_key(), bound=bound or (form or {}).get("bound", "")), status
+        scale=scale, level_labels=dict(LEVELS), bad_levels=scales.BAD_LEVELS,
+        reasons=[r for r in Reason.offered() if r.level_set & tagged],
+        ask_case=current_app.config["RATING_CASE_NUMBER"] == "optional", errors=errors or {}, form=form,
+        submission_key=ratings.new_submission_key(), bound=bound or form.get("bound", "")), status
 
 
 @bp.route("/kiosk")
@@ -68,7 +77,13 @@ def rate():
             form.get("token"), form.get("level"), form.getlist("reasons"), form.get("comment"),
             form.get("phone"), form.get("channel"), form.get("submission_key"),
             staff_id=form.get("staff", type=int),
-            by_officer=current_user if current_user.is_authenticated else None)
+            by_officer=current_user if current_user.is_authenticated else None,
+            scale=current_app.config["RATING_SCALE"],
+            case_number=form.get("case_number") if current_app.config["RATING_CASE_NUMBER"] == "optional" else None)
+    except ratings.CaseAlreadyRated as refused:
+        return render_template("public/message.html", title=_("This case has been rated already"),
+                               text=refused.errors["case_number"], kiosk=form.get("channel") == "kiosk",
+                               back=back_to_start(form)), 409
     except ratings.RatingRefused as refused:
         window, staff = ratings.target_for(form.get("token", ""))
         if window is None and staff is None:
@@ -77,9 +92,13 @@ def rate():
         return rating_page(window if staff is None or form.get("channel") == "kiosk" else None, staff,
                            form.get("channel") if form.get("channel") in ratings.CHANNELS else "qr",
                            errors=refused.errors, form=form, status=422)
-    back = url_for("public.kiosk", window=form.get("bound")) if form.get("bound") else url_for("public.kiosk")
     return render_template("public/thanks.html", evaluation=evaluation, ticket=ticket,
-                           kiosk=form.get("channel") == "kiosk", back=back)
+                           kiosk=form.get("channel") == "kiosk", back=back_to_start(form),
+                           bad=scales.GRADE_OF[evaluation.level] == scales.BAD)
+
+
+def back_to_start(form):
+    return url_for("public.kiosk", window=form.get("bound")) if form.get("bound") else url_for("public.kiosk")
 
 
 def too_many(exc):

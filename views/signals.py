@@ -7,7 +7,8 @@ from app.roles import INSPECTOR, LEADER, OFFICE
 from models import FraudSignal, Unit, Window
 from views.org import OrgModelView, unit_options
 
-KINDS = [("burst", _l("Burst of ratings on one window")), ("officer_device", _l("Rated from an officer's browser"))]
+KINDS = [("burst", _l("Burst of ratings on one window")), ("officer_device", _l("Rated from an officer's browser")),
+         ("uncased_praise", _l("Many satisfied ratings without a case number"))]
 
 
 class FraudSignalAdmin(OrgModelView):

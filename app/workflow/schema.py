@@ -21,7 +21,7 @@ EFFECTS = ("exclude_evaluation", "grade", "return", "transfer")
 TRANSFER_DEADLINE = ("continue", "restart")
 CONDITION_KEYS = ("source",)
 CHANNEL_IDS = ("hotline", "inspection", "kiosk", "qr", "symposium", "visit", "web")
-LEVEL_IDS = ("average", "dissatisfied", "satisfied")
+LEVEL_IDS = ("average", "basically_satisfied", "dissatisfied", "satisfied", "very_dissatisfied", "very_satisfied")
 GRADES = ("basically_satisfied", "dissatisfied", "satisfied")
 # Ids of the actions the engine adds by itself (pause, extension, merge): not for the file.
 RESERVED_ACTIONS = ("co_answer", "extend_approve", "extend_reject", "extend_request", "merge", "pause",

@@ -1,12 +1,25 @@
-// The reasons appear when 不满意 is chosen; a kiosk left idle returns to the start.
+// The reason tags follow the chosen level; a kiosk left idle returns to the start.
 (function () {
   document.documentElement.className += " js";
   var form = document.getElementById("rate-form");
   if (!form) return;
   var reasons = document.getElementById("reasons");
+  // The tags of the chosen level appear (Haixing: on 不满意 only); hidden ones are not sent.
   function sync() {
-    var bad = form.querySelector("input[name=level][value=dissatisfied]");
-    if (reasons) reasons.classList.toggle("hidden", !(bad && bad.checked));
+    if (!reasons) return;
+    var checked = form.querySelector("input[name=level]:checked");
+    var level = checked ? checked.value : "";
+    var tagged = reasons.getAttribute("data-tagged").split(" ").indexOf(level) >= 0;
+    var bad = reasons.getAttribute("data-bad").split(" ").indexOf(level) >= 0;
+    var shown = 0;
+    Array.prototype.forEach.call(reasons.querySelectorAll("label.chip"), function (chip) {
+      var on = tagged && chip.getAttribute("data-levels").split(" ").indexOf(level) >= 0;
+      chip.classList.toggle("hidden", !on);
+      chip.querySelector("input").disabled = !on;
+      if (on) shown++;
+    });
+    reasons.classList.toggle("hidden", shown === 0);
+    reasons.classList.toggle("bad", bad);
   }
   form.addEventListener("change", sync);
   sync();

@@ -8,8 +8,8 @@ DEFAULT_INSTANCE = ROOT / "instance"
 
 # Environment variables a county may set; everything else keeps its default.
 ENV_KEYS = ("DATABASE_URL", "SECRET_KEY", "BABEL_DEFAULT_LOCALE", "INSTANCE_PATH", "WORKFLOWS_PATH",
-            "RATING_RATE_LIMIT", "RATELIMIT_STORAGE_URI", "PUBLIC_BASE_URL", "RATING_SCALE",
-            "RATING_CASE_NUMBER")
+            "RATING_RATE_LIMIT", "RATING_DEVICE_LIMIT", "MESSAGE_RATE_LIMIT", "MESSAGE_DEVICE_LIMIT",
+            "RATELIMIT_STORAGE_URI", "PUBLIC_BASE_URL", "RATING_SCALE", "RATING_CASE_NUMBER")
 
 
 def defaults(instance_path):
@@ -28,8 +28,12 @@ def defaults(instance_path):
         "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
         "WORKFLOWS_PATH": str(ROOT / "workflows.yaml"),
         "ATTACHMENT_MAX_BYTES": 5 * 1024 * 1024,
-        # Per client address. A hall whose kiosks share one address behind NAT raises it.
+        # Per browser (a cookie) and, beside it, per client address: a hall whose phones and kiosks
+        # share one address behind NAT raises the address limits.
+        "RATING_DEVICE_LIMIT": "10 per minute",
         "RATING_RATE_LIMIT": "30 per minute",
+        "MESSAGE_DEVICE_LIMIT": "10 per hour",
+        "MESSAGE_RATE_LIMIT": "60 per hour",
         "RATELIMIT_STORAGE_URI": "memory://",  # redis://127.0.0.1:6379 with several processes
         "FLASK_ADMIN_SWATCH": "default",
         # three: Haixing's 满意/一般/不满意; five: the national 好差评 scale (app/scales.py).

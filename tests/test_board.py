@@ -136,3 +136,36 @@ def test_the_complainant_grades_the_result_with_the_query_code(client, county, m
     wrong = client.post("/track/grade", data={"code": ticket.query_code, "last4": "0000", "grade": "satisfied",
                                               "csrf_token": t})
     assert wrong.status_code == 404
+
+
+def test_a_paused_message_comes_back_with_everything_typed(app, client, county):
+    app.config["MESSAGE_DEVICE_LIMIT"] = "1 per hour"
+    assert post(client, "/board", kind="opinion", content="第一条").status_code == 200
+    long_text = "窗口午休时间没人值班，群众来了只能等到下午，建议实行错时延时服务。" * 10
+    paused = post(client, "/board", kind="suggestion", unit=str(county["hall_a"].id), content=long_text,
+                  name="王建国", phone="13812345678")
+    assert paused.status_code == 429 and "请稍等一分钟再点提交" in text(paused)
+    page = text(paused)
+    assert long_text + "</textarea>" in page and 'value="王建国"' in page and 'value="13812345678"' in page
+    assert f'<option value="{county["hall_a"].id}" selected' in page
+    assert Message.select().count() == 1
+    # Another phone on the same hall Wi-Fi still gets through.
+    assert post(app.test_client(), "/board", kind="opinion", content="另一台手机").status_code == 200
+
+
+def test_a_paused_enterprise_appeal_keeps_the_company_form(app, client, county):
+    app.config["MESSAGE_DEVICE_LIMIT"] = "0 per hour"
+    paused = post(client, "/enterprise", company="海兴锦绣服饰有限公司", credit_code="91350100M000100Y43",
+                  name="刘经理", phone="13812345678", category="物流", content="物流园区道路破损，货车进出困难")
+    assert paused.status_code == 429
+    page = text(paused)
+    assert "物流园区道路破损，货车进出困难</textarea>" in page and 'value="91350100M000100Y43"' in page
+    assert Ticket.select().count() == 0
+
+
+def test_every_public_page_gives_the_browser_a_device_key_once(client, county):
+    first = client.get("/board")
+    cookie = client.get_cookie("ztc_device")
+    assert cookie is not None and re.fullmatch(r"[0-9a-f]{32}", cookie.value) and cookie.http_only
+    assert "ztc_device" not in client.get("/kiosk").headers.get("Set-Cookie", "")
+    assert first.status_code == 200

@@ -108,11 +108,25 @@ def test_citizen_text_is_escaped(client, county):
 
 
 def test_too_many_ratings_from_one_device_get_a_friendly_pause(app, client, county):
-    app.config["RATING_RATE_LIMIT"] = "3 per minute"
+    app.config["RATING_DEVICE_LIMIT"] = "3 per minute"
     codes = [rate(client, f"/e/{county['w1'].token}", level="satisfied").status_code for _ in range(5)]
     assert codes[:3] == [200, 200, 200] and codes[3] == 429
-    assert "请稍等" in text(rate(client, f"/e/{county['w1'].token}", level="satisfied"))
+    # The page comes back as the citizen filled it in, with the pause explained.
+    paused = rate(client, f"/e/{county['w1'].token}", level="average", comment="排队时间有点长")
+    assert paused.status_code == 429 and paused.headers["Retry-After"] == "60"
+    assert "请稍等" in text(paused) and "排队时间有点长</textarea>" in text(paused)
+    assert 'id="level-average" checked' in text(paused)
     assert Evaluation.select().count() == 3
+    # Another phone on the same hall Wi-Fi (one address behind NAT) is not held up.
+    assert rate(app.test_client(), f"/e/{county['w1'].token}", level="satisfied").status_code == 200
+
+
+def test_a_device_that_drops_its_cookie_still_meets_the_address_limit(app, county):
+    app.config["RATING_RATE_LIMIT"] = "4 per minute"
+    codes = [rate(app.test_client(), f"/e/{county['w1'].token}", level="satisfied").status_code
+             for _ in range(6)]  # a fresh browser each time: no device cookie to count
+    assert codes[:4] == [200] * 4 and codes[4:] == [429, 429]
+    assert Evaluation.select().count() == 4
 
 
 def test_a_rating_that_opens_a_ticket_while_the_calendar_cache_is_cold(client, county):
@@ -133,11 +147,11 @@ def test_a_ten_megabyte_comment_is_refused_with_a_chinese_page(client, county):
     assert Evaluation.select().count() == 0
 
 
-def test_a_burst_of_ratings_is_flagged_once_and_every_rating_kept(client, county):
+def test_a_burst_of_ratings_is_flagged_once_and_every_rating_kept(app, client, county):
     from app import ratings
     from models import FraudSignal
-    for _ in range(ratings.BURST_COUNT + 3):
-        assert rate(client, f"/e/{county['w1'].token}", level="satisfied").status_code == 200
+    for _ in range(ratings.BURST_COUNT + 3):  # from as many phones
+        assert rate(app.test_client(), f"/e/{county['w1'].token}", level="satisfied").status_code == 200
     rate(client, f"/e/{county['w2'].token}", level="satisfied")
     assert Evaluation.select().count() == ratings.BURST_COUNT + 4
     assert ratings.detect_bursts() == 1

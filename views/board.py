@@ -1,10 +1,10 @@
 """留言板, 纪企直通车 and 进度查询: what a citizen or a company writes, and how they follow it."""
-from flask import Blueprint, render_template, request
+from flask import Blueprint, current_app, render_template, request
 from flask_babel import gettext as _
 
 from app import appeals, tickets
 from models import MESSAGE_KINDS, Unit
-from views.public import hall_units, limiter
+from views.public import device_key, hall_units, limiter
 
 bp = Blueprint("board", __name__)
 
@@ -16,10 +16,32 @@ def unit_groups():
     return hall_units(), others
 
 
+def message_limits(view):
+    """Per device, and per address beside it (a hall's phones share one behind NAT)."""
+    view = limiter.limit(lambda: current_app.config["MESSAGE_DEVICE_LIMIT"], key_func=device_key,
+                         methods=["POST"])(view)
+    return limiter.limit(lambda: current_app.config["MESSAGE_RATE_LIMIT"], methods=["POST"])(view)
+
+
+def board_page(notice=None, status=200, errors=None):
+    hall, others = unit_groups()
+    return render_template("public/board.html", kinds=MESSAGE_KINDS, hall=hall, others=others,
+                           errors=errors or {}, form=request.form, notice=notice), status
+
+
+def enterprise_page(notice=None, status=200, errors=None):
+    return render_template("public/enterprise.html", categories=appeals.ENTERPRISE_CATEGORIES,
+                           errors=errors or {}, form=request.form, notice=notice), status
+
+
+def track_page(notice=None, status=200):
+    return render_template("public/track.html", found=None, form=request.form, notice=notice), status
+
+
 @bp.route("/board", methods=["GET", "POST"])
-@limiter.limit("20 per hour", methods=["POST"])
+@message_limits
 def board():
-    errors, form = {}, request.form
+    form = request.form
     if request.method == "POST":
         try:
             message = appeals.leave_message(form.get("kind"), form.get("unit"), form.get("content"),
@@ -27,16 +49,14 @@ def board():
             return render_template("public/board_done.html", code=message.query_code,
                                    real_name=bool(message.contact_id and message.contact.phone))
         except appeals.Refused as refused:
-            errors = refused.errors
-    hall, others = unit_groups()
-    return render_template("public/board.html", kinds=MESSAGE_KINDS, hall=hall, others=others,
-                           errors=errors, form=form), 422 if errors else 200
+            return board_page(status=422, errors=refused.errors)
+    return board_page()
 
 
 @bp.route("/enterprise", methods=["GET", "POST"])
-@limiter.limit("20 per hour", methods=["POST"])
+@message_limits
 def enterprise():
-    errors, form = {}, request.form
+    form = request.form
     if request.method == "POST":
         try:
             ticket = appeals.enterprise_appeal(form.get("company"), form.get("credit_code"), form.get("name"),
@@ -44,9 +64,8 @@ def enterprise():
             return render_template("public/board_done.html", code=ticket.query_code, real_name=True,
                                    enterprise=True)
         except appeals.Refused as refused:
-            errors = refused.errors
-    return render_template("public/enterprise.html", categories=appeals.ENTERPRISE_CATEGORIES,
-                           errors=errors, form=form), 422 if errors else 200
+            return enterprise_page(status=422, errors=refused.errors)
+    return enterprise_page()
 
 
 @bp.route("/track", methods=["GET", "POST"])

@@ -1,4 +1,7 @@
 """Pages citizens touch: the hall kiosk and the phone rating page behind each QR code."""
+import re
+import secrets
+
 from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -11,6 +14,26 @@ from models import LEVELS, Reason, Staff, Unit, Window
 bp = Blueprint("public", __name__)
 limiter = Limiter(get_remote_address, headers_enabled=False)  # storage from RATELIMIT_STORAGE_URI
 
+DEVICE_COOKIE = "ztc_device"
+DEVICE_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def device_key():
+    """The browser's own key (a cookie from its first page); its address when it keeps none.
+
+    Limits per device let one hall's phones share an address behind NAT; the per-address limit
+    beside it still stops a script that throws its cookies away.
+    """
+    device = request.cookies.get(DEVICE_COOKIE, "")
+    return "device:" + device if DEVICE_ID.match(device) else "address:" + get_remote_address()
+
+
+def give_device_cookie(response):
+    if request.blueprint in ("public", "board") and not DEVICE_ID.match(request.cookies.get(DEVICE_COOKIE, "")):
+        response.set_cookie(DEVICE_COOKIE, secrets.token_hex(16), max_age=365 * 24 * 3600, httponly=True,
+                            samesite="Lax", secure=request.is_secure)
+    return response
+
 
 def hall_units():
     return list(Unit.select().where(Unit.active, Unit.id.in_(Window.select(Window.unit).where(Window.active)))
@@ -21,7 +44,7 @@ def current_scale():
     return scales.scale(current_app.config["RATING_SCALE"])
 
 
-def rating_page(window, staff, channel, errors=None, form=None, status=200, bound=""):
+def rating_page(window, staff, channel, errors=None, form=None, status=200, bound="", notice=None):
     """The big level choices, the tags of the chosen level, an optional comment, phone and case number."""
     token = (staff.token if staff is not None and window is None else window.token)
     people = list(Staff.select().where(Staff.window == window, Staff.active).order_by(Staff.number)) \
@@ -34,6 +57,7 @@ def rating_page(window, staff, channel, errors=None, form=None, status=200, boun
         scale=scale, level_labels=dict(LEVELS), bad_levels=scales.BAD_LEVELS,
         reasons=[r for r in Reason.offered() if r.level_set & tagged],
         ask_case=current_app.config["RATING_CASE_NUMBER"] == "optional", errors=errors or {}, form=form,
+        notice=notice,
         submission_key=ratings.new_submission_key(), bound=bound or form.get("bound", "")), status
 
 
@@ -69,6 +93,7 @@ def by_code(token):
 
 
 @bp.route("/rate", methods=["POST"])
+@limiter.limit(lambda: current_app.config["RATING_DEVICE_LIMIT"], key_func=device_key)
 @limiter.limit(lambda: current_app.config["RATING_RATE_LIMIT"])
 def rate():
     form = request.form
@@ -101,10 +126,31 @@ def back_to_start(form):
     return url_for("public.kiosk", window=form.get("bound")) if form.get("bound") else url_for("public.kiosk")
 
 
+def rating_again(notice, status):
+    """The rating page as it was sent, for the citizen to send again."""
+    form = request.form
+    window, staff = ratings.target_for(form.get("token", ""))
+    if window is None and staff is None:
+        return None
+    channel = form.get("channel") if form.get("channel") in ratings.CHANNELS else "qr"
+    return rating_page(window if staff is None or channel == "kiosk" else None, staff, channel, form=form,
+                       status=status, notice=notice)
+
+
 def too_many(exc):
+    """A pause, in Chinese; a form comes back as it was typed, so that nothing is lost."""
     if request.path.startswith("/api/"):
         from views.errors import render_error
         return render_error(429, _("Too many requests just now. Please try again in a minute."))
+    from views import board
+    again = {"public.rate": rating_again, "board.board": board.board_page,
+             "board.enterprise": board.enterprise_page, "board.track": board.track_page}.get(request.endpoint)
+    if again is not None and request.method == "POST":
+        page = again(_("Too many were sent from this device just now. Please wait a minute, then press send "
+                       "again: what you typed is still here."), 429)
+        if page is not None:
+            body, status = page
+            return body, status, {"Retry-After": "60"}
     return render_template("public/message.html", title=_("Please wait a moment"),
                            text=_("Too many ratings were sent from this device just now. "
                                   "Please try again in a minute; nothing you sent before was lost.")), 429
@@ -114,6 +160,7 @@ def init_app(app):
     limiter.init_app(app)
     limiter.reset()  # counts belong to one app: a new app (a test, a restart) starts afresh
     app.register_error_handler(429, too_many)
+    app.after_request(give_device_cookie)
     app.register_blueprint(bp)
     from views import board
     app.register_blueprint(board.bp)

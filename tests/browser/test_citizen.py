@@ -5,7 +5,9 @@ Screenshots land in docs/screenshots/ for README.md.
 import re
 from pathlib import Path
 
-from tests.browser.test_walk import CHROMIUM, browser, pytestmark, server  # noqa: F401 (fixtures)
+import pytest
+
+from tests.browser.test_walk import CHROMIUM, browser, pytestmark, serve, server  # noqa: F401 (fixtures)
 
 SHOTS = Path(__file__).resolve().parent.parent.parent / "docs" / "screenshots"
 
@@ -82,3 +84,37 @@ def test_phone_rating_message_lookup_and_enterprise(server, browser):  # noqa: F
         phone.click("button.submit")
     assert re.fullmatch(r"[0-9A-Z]{12}", phone.inner_text("#query-code"))
     shot(phone, "phone-5-enterprise-done")
+
+
+@pytest.fixture(scope="module")
+def five_levels(tmp_path_factory):
+    yield from serve(tmp_path_factory.mktemp("five"), RATING_SCALE="five")
+
+
+def test_phone_rating_on_the_national_five_levels(five_levels, browser):  # noqa: F811
+    phone = browser.new_page(viewport={"width": 375, "height": 667}, is_mobile=True, has_touch=True)
+    phone.goto(five_levels + "/kiosk")
+    phone.click("text=县行政审批局")
+    token = phone.get_attribute("#windows a >> nth=0", "href").split("window=")[1].split("&")[0]
+    phone.goto(f"{five_levels}/e/{token}?case=HX-2026-1125-0001")
+    phone.wait_for_selector("html.js #rate-form")
+    phone.wait_for_selector("#reasons", state="hidden")
+    phone.click("#level-very_satisfied + span")  # praise: its own tags, none required
+    phone.wait_for_selector("text=办事效率高", state="visible")
+    assert not phone.is_visible("text=吃拿卡要")
+    phone.click("#level-very_dissatisfied + span")  # 差评: the other tags, one required
+    phone.wait_for_selector("text=吃拿卡要", state="visible")
+    assert not phone.is_visible("text=办事效率高")
+    assert phone.inner_text("#reasons legend") == "不满意的原因（至少选一项）"
+    phone.click("#level-very_satisfied + span")
+    assert "可选" in phone.inner_text("#reasons legend")
+    phone.click("text=办事效率高")
+    shot(phone, "phone-6-five-levels")
+    with phone.expect_navigation():
+        phone.click("button.submit")
+    assert "感谢您的评价" in phone.inner_text("#thanks")
+    phone.goto(f"{five_levels}/e/{token}?case=HX-2026-1125-0001")  # the same case again
+    phone.click("#level-satisfied + span")
+    with phone.expect_navigation():
+        phone.click("button.submit")
+    assert "已经评价过了" in phone.inner_text("main")

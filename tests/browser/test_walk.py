@@ -21,11 +21,15 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("walk")
+    yield from serve(tmp_path_factory.mktemp("walk"))
+
+
+def serve(folder, **settings):
+    """`python run.py` on a free port with its own demo database; yields its address."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = dict(os.environ, INSTANCE_PATH=str(folder), DATABASE_URL=f"sqlite:///{folder}/walk.sqlite3")
+    env = dict(os.environ, INSTANCE_PATH=str(folder), DATABASE_URL=f"sqlite:///{folder}/walk.sqlite3", **settings)
     env.pop("SECRET_KEY", None)
     with open(folder / "server.log", "w") as log:
         process = subprocess.Popen([sys.executable, "run.py", "--port", str(port)], cwd=ROOT, env=env,

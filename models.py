@@ -373,6 +373,9 @@ class Ticket(BaseModel):
                                   verbose_name=_l("Merged into"))
     symposium = ForeignKeyField(Symposium, null=True, backref="tickets", on_delete="RESTRICT",
                                 verbose_name=_l("Meeting"))  # v7
+    # A limit agreed for this one matter (a symposium's 限期), in working days from its receipt;
+    # it replaces the workflow's overall limit, the stage deadline counted `from: created` (v10).
+    time_limit = IntegerField(null=True, verbose_name=_l("Agreed time limit (working days)"))
 
     class Meta:
         # A handling unit's own list, newest first (schema version 2).

@@ -100,6 +100,12 @@ def v9_rating_scales(migrator):
         migrator.add_index("evaluation", ["case_number"], unique=True).run()
 
 
+def v10_agreed_time_limits(migrator):
+    """限期 agreed for one matter, at a symposium."""
+    from models import Ticket
+    ensure_columns(migrator, Ticket, ["time_limit"])
+
+
 # version -> function(migrator) bringing the schema from version-1 to version.
 # Version 1 is the first released schema (tests/data/schema_v1.*.sql).
 MIGRATIONS = {
@@ -111,6 +117,7 @@ MIGRATIONS = {
     7: v7_symposia,
     8: v8_fraud_signals,
     9: v9_rating_scales,
+    10: v10_agreed_time_limits,
 }
 
 LATEST = max(MIGRATIONS, default=1)

@@ -35,7 +35,7 @@ def state_of(ticket, wf):
                        stage_entered_at=ticket.stage_entered_at, due_at=ticket.due_at,
                        paused_at=ticket.paused_at, transfers=ticket.transfers,
                        extension_requested=ticket.extension_requested, fixed_unit_ids=fixed_ids,
-                       co_units=co_units)
+                       co_units=co_units, time_limit=ticket.time_limit)
 
 
 def workflow_of(ticket):

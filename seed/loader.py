@@ -229,6 +229,7 @@ def load_symposium(today, office, numbered):
             contact=Contact.create(company=company.name), workflow="enterprise", workflow_version=1,
             stage=final, status="closed", closing_kind=issue["state"], classification=issue["category"],
             deadline=closed_day, handler=office, result=issue["result"], symposium=meeting,
+            time_limit=issue["deadline_workdays"],
             created_at=start, stage_entered_at=closed, closed_at=closed, revision=4)
         TicketEvent.create(ticket=ticket, actor=office, role="office", action="open", title="立案",
                            to_stage="register", comment=f"{meeting.title}登记", created_at=start)

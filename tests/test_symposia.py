@@ -46,3 +46,43 @@ def test_only_the_office_registers_meetings(client, login_as, county):
     login_as("leader")
     assert client.get("/admin/symposia/").status_code == 200
     assert client.get("/admin/symposia/new/").status_code == 403
+
+
+def test_each_issue_keeps_the_time_limit_agreed_at_the_meeting(client, login_as, county, make_user):
+    import datetime
+
+    from app import symposia, tickets
+    office = login_as("office")
+    rows, errors = symposia.parse_rows("企业甲\t物流\t货车下不了高速\t县行政审批局\t3\n"
+                                       "企业乙\t融资\t留抵退税慢\tHB\t15个工作日\n"
+                                       "企业丙\t审批\t环评进度慢\tHB")
+    assert errors == [] and [r["days"] for r in rows] == [3, 15, None]
+    at = datetime.datetime(2026, 11, 25, 16, 0)  # registered two days after the meeting (Monday)
+    meeting = symposia.register("纪企直通车政企座谈会", "", datetime.date(2026, 11, 23), rows, office, at=at)
+    first, second, third = Ticket.select().where(Ticket.symposium == meeting).order_by(Ticket.id)
+    assert (first.time_limit, third.time_limit) == (3, None)
+    handler = make_user("handler_ha", "handler", county["hall_a"])
+    first, _event = tickets.act(first.id, handler, "sign", {}, at=at + datetime.timedelta(minutes=5))
+    # Three working days from Monday 23 November: Thursday 26 November, not the procedure's ten.
+    assert first.stage == "handle" and first.due_at.date() == datetime.date(2026, 11, 26)
+    page = text(client.get(f"/admin/symposia/{meeting.id}/"))
+    assert "3 个工作日，2026-11-26 前" in page and "按流程时限" in page
+
+
+def test_a_time_limit_that_is_not_a_number_of_working_days_is_named(county, conn):
+    from app import symposia
+    _rows, errors = symposia.parse_rows("企业甲\t物流\t问题\t县行政审批局\t下周\n企业乙\t物流\t问题\t县行政审批局\t90")
+    assert errors == ["第 1 行的限期“下周”应当是 1 到 60 之间的工作日数，不填则按流程时限。",
+                      "第 2 行的限期“90”应当是 1 到 60 之间的工作日数，不填则按流程时限。"]
+
+
+def test_the_ticket_page_names_the_agreed_limit_and_its_meeting(client, login_as, county):
+    import datetime
+
+    from app import symposia
+    office = login_as("office")
+    rows, _errors = symposia.parse_rows("企业甲\t物流\t货车下不了高速\t县行政审批局\t3")
+    meeting = symposia.register("纪企直通车政企座谈会", "", datetime.date.today(), rows, office)
+    ticket = Ticket.get(Ticket.symposium == meeting)
+    page = text(client.get(f"/admin/handle/{ticket.id}/"))
+    assert "自受理之日起 3 个工作日" in page and "纪企直通车政企座谈会" in page

@@ -51,4 +51,5 @@ class SymposiumView(SecureBaseView):
             abort(404)
         rows, counts = symposia.checklist(meeting)
         stages = {t.id: tickets.workflow_of(t).stages.get(t.stage) for t in rows}
-        return self.render("admin/symposium.html", meeting=meeting, rows=rows, counts=counts, stages=stages)
+        return self.render("admin/symposium.html", meeting=meeting, rows=rows, counts=counts, stages=stages,
+                           agreed=symposia.agreed_dates(rows))

@@ -45,6 +45,7 @@ class TicketState:
     extension_requested: int = None
     fixed_unit_ids: dict = field(default_factory=dict)  # unit code -> id, for stages with a fixed unit
     co_units: dict = field(default_factory=dict)  # co-handling unit id -> answered (bool)
+    time_limit: int = None  # working days agreed for this matter, replacing the `from: created` limit
 
 
 @dataclass
@@ -187,8 +188,11 @@ def deadline_fields(workflow, stage, state, calendar, entered_at, keep_due=False
     elif stage.deadline is None:
         return {"due_at": None, "deadline_estimated": False, "next_alert_at": None, "alert_level": 0}
     else:
-        start = state.created_at if stage.deadline.start == "created" else entered_at
-        due, estimated = calendar.due(stage.deadline, start)
+        deadline = stage.deadline
+        if deadline.start == "created" and state.time_limit:
+            deadline = Duration(state.time_limit, "workdays", "created")
+        start = state.created_at if deadline.start == "created" else entered_at
+        due, estimated = calendar.due(deadline, start)
     return {"due_at": due, "deadline_estimated": estimated, "alert_level": 0,
             "next_alert_at": alert_times(workflow, calendar, due)[0][1] if due else None}
 

@@ -106,6 +106,17 @@ def v10_agreed_time_limits(migrator):
     ensure_columns(migrator, Ticket, ["time_limit"])
 
 
+def v11_lighter_rating_writes(migrator):
+    """Indexes that no query needs (another index starts with the same column, or nobody filters
+    by it alone), each written by every rating or ticket."""
+    unused = {"evaluation": (["unit_id"], ["contact_id"], ["excluded"]), "evaluation_reason": (["evaluation_id"],),
+              "ticket": (["handling_unit_id"], ["contact_id"], ["merged_into_id"]), "ticket_event": (["ticket_id"],)}
+    for table, column_sets in unused.items():
+        for index in db.get_indexes(table):
+            if list(index.columns) in column_sets and not index.unique:
+                migrator.drop_index(table, index.name).run()
+
+
 # version -> function(migrator) bringing the schema from version-1 to version.
 # Version 1 is the first released schema (tests/data/schema_v1.*.sql).
 MIGRATIONS = {
@@ -118,6 +129,7 @@ MIGRATIONS = {
     8: v8_fraud_signals,
     9: v9_rating_scales,
     10: v10_agreed_time_limits,
+    11: v11_lighter_rating_writes,
 }
 
 LATEST = max(MIGRATIONS, default=1)

@@ -7,9 +7,10 @@ import datetime
 import re
 import secrets
 
-from peewee import IntegrityError
+from peewee import SQL, IntegrityError
 
 from app import scales, tickets
+from app.db import compiled, insert_row
 from models import LEVELS, Contact, Evaluation, EvaluationReason, FraudSignal, Reason, Staff, Window, db, now
 
 CHANNELS = ("kiosk", "qr")
@@ -52,6 +53,28 @@ def target_for(token):
     if staff is not None:
         return staff.window if staff.window_id else None, staff
     return None, None
+
+
+def _target_sql():
+    windows = Window.select(SQL("1"), Window.id, Window.unit, SQL("NULL")).where(Window.token == "", Window.active)
+    staff = Staff.select(SQL("2"), Staff.window, Staff.unit, Staff.id).where(Staff.token == "", Staff.active)
+    return (windows + staff).sql()[0]  # UNION ALL: a window's code first, else an officer's badge
+
+
+def active_reasons():
+    """Reason.offered(), on the rating's path: id, title and levels of the tags in use."""
+    sql = compiled("active reasons", lambda: Reason.select(Reason.id, Reason.title, Reason.levels)
+                   .where(Reason.active == True).order_by(Reason.sort_order, Reason.id).sql()[0])  # noqa: E712
+    return [Reason(id=i, title=title, levels=levels) for i, title, levels in db.execute_sql(sql, (True,))]
+
+
+def target_ids(token):
+    """(window id or None, unit id, staff id or None) for a public code, or None: one query."""
+    rows = db.execute_sql(compiled("rating target", _target_sql), (token, token)).fetchall()
+    if not rows:
+        return None
+    _kind, window_id, unit_id, staff_id = min(rows)
+    return window_id, unit_id, staff_id
 
 
 BURST_COUNT, BURST_MINUTES = 10, 5  # ratings of one window within twice these minutes: flagged
@@ -132,20 +155,21 @@ def submit(token, level, reason_ids, comment, phone, channel, submission_key, st
     at = at or now()
     chosen_scale = scales.scale(scale)
     errors = {}
-    window, staff = target_for(token or "")
-    if window is None and staff is None:
+    window_id, unit_id, staff_by_code = target_ids(token or "") or (None, None, None)
+    if unit_id is None:
         errors["target"] = "这个窗口或工作人员已不在评价范围内（二维码可能已更换），请扫描窗口上的新二维码。"
-    if staff is None and staff_id:
+    if staff_by_code is None and staff_id:
         staff = Staff.get_or_none(Staff.id == staff_id, Staff.active)
-        if staff is None or window is None or staff.unit_id != window.unit_id:
+        if staff is None or window_id is None or staff.unit_id != unit_id:
             errors["staff"] = "请选择本窗口的工作人员。"
+        staff_by_code = staff_id
     if level not in chosen_scale.levels:
         names = [str(dict(LEVELS)[l]) for l in chosen_scale.levels]
         errors["level"] = f"请选择{'、'.join(names[:-1])}或{names[-1]}。"
     reasons = []
     if level in chosen_scale.tagged:
         wanted = {str(r) for r in reason_ids if str(r).strip()}
-        active = {str(r.id): r for r in Reason.offered()}
+        active = {str(r.id): r for r in active_reasons()}
         # Tags of another level (ticked before the citizen changed their mind) are left out.
         reasons = [active[r] for r in sorted(wanted) if r in active and level in active[r].level_set]
         if not wanted <= active.keys():
@@ -173,16 +197,21 @@ def submit(token, level, reason_ids, comment, phone, channel, submission_key, st
             if earlier.submission_key == submission_key:  # the same page sent twice
                 return earlier, None, False
             raise CaseAlreadyRated(case_number)
-    unit_id = window.unit_id if window is not None else staff.unit_id
+    titles = [r.title for r in reasons]
+    # Decided before the write: other ratings wait for SQLite's write lock while this one holds it.
+    workflow = tickets.workflow_for_rating(level, titles, channel)
+    title = tickets.evaluation_ticket_title(window_id, unit_id, titles) if workflow else None
     try:
         with db.atomic():
-            contact = Contact.create(phone=phone) if phone else None
-            evaluation = Evaluation.create(
-                unit=unit_id, window=window, staff=staff, level=level, comment=comment, channel=channel,
-                contact=contact, created_at=at, submission_key=submission_key, case_number=case_number)
+            contact = Contact.create(phone=phone).id if phone else None
+            evaluation = insert_row(Evaluation(
+                unit=unit_id, window=window_id, staff=staff_by_code, level=level, comment=comment, channel=channel,
+                contact=contact, created_at=at, submission_key=submission_key, case_number=case_number))
+            link = compiled("reason link", lambda: EvaluationReason.insert(evaluation=0, reason=0).sql()[0])
             for reason in reasons:
-                EvaluationReason.create(evaluation=evaluation, reason=reason)
-            ticket = tickets.open_for_evaluation(evaluation, at=at, reason_titles=[r.title for r in reasons])
+                db.execute_sql(link, (evaluation.id, reason.id))
+            ticket = tickets.open_for_evaluation(evaluation, at=at, reason_titles=titles, workflow=workflow,
+                                                 title=title) if workflow else None
             flag_officer_device(evaluation, by_officer, at)
     except IntegrityError:  # sent twice at the same moment (a unique key): the first one counts
         first = Evaluation.get_or_none(Evaluation.submission_key == submission_key)

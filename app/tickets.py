@@ -8,6 +8,7 @@ import json
 from peewee import Case, fn
 
 from app import workdays
+from app.db import compiled, insert_row
 from app.roles import UNIT_BOUND
 from app.workflow import engine, store
 from app.workflow.engine import Actor, TicketState
@@ -45,7 +46,10 @@ def workflow_of(ticket):
 def next_code(at):
     """ZTC-2026-0001: numbered per year."""
     prefix = f"ZTC-{at.year}-"
-    last = Ticket.select(fn.MAX(Ticket.code)).where(Ticket.code.startswith(prefix)).scalar()
+    # A range, not LIKE: SQLite's LIKE ignores case and so cannot use the unique index on code.
+    sql = compiled("last ticket code", lambda: Ticket.select(fn.MAX(Ticket.code))
+                   .where(Ticket.code >= "", Ticket.code < "").sql()[0])
+    last = db.execute_sql(sql, (prefix, prefix + "~")).fetchone()[0]
     number = int(last.rsplit("-", 1)[1]) + 1 if last else 1
     return f"{prefix}{number:04d}"
 
@@ -68,13 +72,14 @@ def open_ticket(workflow_key, title, content, source, actor_user=None, at=None, 
         for name, value in engine.deadline_fields(wf, stage, state_of(ticket, wf), calendar, received_at).items():
             setattr(ticket, name, value)
         ticket.deadline = ticket.due_at.date() if ticket.due_at else None
-        ticket.save(force_insert=True)
-        TicketEvent.create(ticket=ticket, actor=actor_user, role=actor_user.role if actor_user else "",
-                           action="open", title="立案", to_stage=wf.start, created_at=at,
-                           comment=f"按“{wf.title}”第 {wf.version} 版办理")
+        insert_row(ticket)  # what ticket.save(force_insert=True) does, its SQL built once
+        insert_row(TicketEvent(ticket=ticket, actor=actor_user, role=actor_user.role if actor_user else "",
+                               action="open", title="立案", to_stage=wf.start, created_at=at,
+                               comment=f"按“{wf.title}”第 {wf.version} 版办理"))
     if received_at < at and ticket.next_alert_at is not None and ticket.next_alert_at <= at:
         sweep_one(ticket.id, at, calendar)  # accepted late: its cards are due now, not in five minutes
-    return Ticket.get_by_id(ticket.id)
+        return Ticket.get_by_id(ticket.id)
+    return ticket
 
 
 def available(ticket, user):
@@ -407,18 +412,28 @@ def move_to_version(key, version, stage_map=None, apply=False, user=None, at=Non
     return report, problems
 
 
-def workflow_for_evaluation(evaluation, reason_titles):
-    """The workflow the auto_open rules give this evaluation, or None."""
+def workflow_for_rating(level, reason_titles, channel):
+    """The workflow the auto_open rules give a rating, or None."""
     for rule in store.auto_open_rules():
-        if rule.matches(evaluation.level, reason_titles, evaluation.channel):
+        if rule.matches(level, reason_titles, channel):
             return rule.workflow
     return None
 
 
-def open_for_evaluation(evaluation, actor_user=None, at=None, reason_titles=None):
+def evaluation_ticket_title(window_id, unit_id, reason_titles):
+    """“企业开办窗口：办理速度慢、服务态度差”: the window (or unit) and what went wrong."""
+    from models import Window
+    model, key = (Window, window_id) if window_id else (Unit, unit_id)
+    sql = compiled(("name", model), lambda: model.select(model.name).where(model.id == 0).sql()[0])
+    what = db.execute_sql(sql, (key,)).fetchone()[0]
+    return f"{what}：{'、'.join(reason_titles) or '不满意评价'}"[:200]
+
+
+def open_for_evaluation(evaluation, actor_user=None, at=None, reason_titles=None, workflow=None, title=None):
     """Open the ticket an evaluation calls for (once), per the auto_open rules.
 
-    `reason_titles` given: a rating being stored right now, which can have no ticket yet.
+    `reason_titles` given: a rating being stored right now, which can have no ticket yet;
+    `workflow` and `title`: worked out for it before the write began (the write lock is short).
     """
     from models import EvaluationReason, Reason
     if reason_titles is None:
@@ -427,12 +442,11 @@ def open_for_evaluation(evaluation, actor_user=None, at=None, reason_titles=None
         reason_titles = [title for (title,) in Reason.select(Reason.title).join(EvaluationReason)
                          .where(EvaluationReason.evaluation == evaluation).tuples()]
     titles = list(reason_titles)
-    key = workflow_for_evaluation(evaluation, titles)
+    key = workflow or workflow_for_rating(evaluation.level, titles, evaluation.channel)
     if key is None:
         return None
-    what = evaluation.window.name if evaluation.window_id else evaluation.unit.name
-    title = f"{what}：{'、'.join(titles) or '不满意评价'}"
-    return open_ticket(key, title=title[:200], content=evaluation.comment or "（评价未留言）",
+    title = evaluation_ticket_title(evaluation.window_id, evaluation.unit_id, titles) if title is None else title
+    return open_ticket(key, title=title, content=evaluation.comment or "（评价未留言）",
                        source=evaluation.channel, actor_user=actor_user, at=at,
                        received_at=evaluation.created_at, unit=evaluation.unit_id,
                        window=evaluation.window_id, staff=evaluation.staff_id, evaluation=evaluation.id,

@@ -67,3 +67,11 @@ def test_officer_endpoint_needs_a_token(client, runner, county, make_user):
     todo = client.get("/api/v1/todo", headers={"Authorization": f"Bearer {token}"})
     assert todo.status_code == 200 and todo.get_json()[0]["stage"] == "accept"
     assert client.get("/api/v1/todo", headers={"Authorization": "Bearer wrong"}).status_code == 401
+
+
+def test_the_api_never_acts_on_a_browsers_login(client, login_as, county):
+    """The API takes no CSRF token, so a logged-in officer's cookie must carry no weight there."""
+    login_as("office")
+    assert client.get("/admin/").status_code == 200  # the browser is logged in
+    response = client.get("/api/v1/todo")
+    assert response.status_code == 401 and response.get_json()["error"]["code"] == "unauthorized"

@@ -74,7 +74,8 @@ def test_flask_command_line_finds_the_app(runner):
 
 def test_backup_copies_the_whole_database(runner, county, tmp_path):
     import sqlite3
-    if not str(db.obj.__class__.__name__).startswith("PooledSqlite"):
+    from peewee import SqliteDatabase
+    if not isinstance(db.obj, SqliteDatabase):
         result = runner.invoke(args=["backup", str(tmp_path / "b.sqlite3")])
         assert result.exit_code != 0 and "pg_dump" in result.output
         return

@@ -7,6 +7,7 @@ a code and a Chinese message.
 import hashlib
 
 from flask import Blueprint, current_app, jsonify, request
+from flask.sessions import SecureCookieSessionInterface
 
 from app import appeals, ratings, scales, tickets
 from models import LEVELS, ApiToken, Reason, Staff, Unit, Window, now
@@ -156,7 +157,17 @@ def openapi():
     return jsonify(document())
 
 
+class CookielessApi(SecureCookieSessionInterface):
+    """No session under /api/: being exempt from CSRF, the API must never act on a browser's login."""
+
+    def open_session(self, app, request):
+        if request.path.startswith(bp.url_prefix + "/"):
+            return self.null_session_class()
+        return super().open_session(app, request)
+
+
 def init_app(app):
     from app import csrf
     csrf.exempt(bp)  # JSON without cookies: nothing for a forged form to ride on
+    app.session_interface = CookielessApi()
     app.register_blueprint(bp)

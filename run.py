@@ -1,6 +1,5 @@
 """Start 直通车: create or upgrade the database, load the demo county once, serve with waitress."""
 import argparse
-import gc
 import sys
 import time
 
@@ -53,9 +52,6 @@ def main(argv=None):
     from app.tickets import start_sweeper
     start_sweeper(app)  # deadlines: reminders, yellow and red cards every five minutes
     print("按 Ctrl+C 停止。", flush=True)
-    # What start-up built (modules, the app, catalogues) lives as long as the process: kept out of
-    # the garbage collector's full passes, which would otherwise walk it again and again under load.
-    gc.freeze()
     try:
         server.run()
     except KeyboardInterrupt:

@@ -533,8 +533,41 @@ class Attachment(BaseModel):
     created_at = DateTimeField(default=now, verbose_name=_l("Time"))
 
 
+ACCOUNTABILITY_KINDS = (
+    ("rectify", _l("Ordered to rectify")),           # 责令整改
+    ("criticism", _l("Criticism and education")),   # 批评教育
+    ("reminder_talk", _l("Reminder talk")),         # 约谈提醒
+    ("circular", _l("Circulated criticism")),       # 通报批评
+    ("admonishment", _l("Admonishment talk")),      # 诫勉谈话
+    ("dismissal", _l("Removed from post")),         # 免去职务
+    ("referral", _l("Referred for investigation")), # 移送审查
+)
+
+
+class Accountability(BaseModel):
+    """问责: a decision about a unit or one of its officers, usually on a ticket (v12)."""
+    ticket = ForeignKeyField(Ticket, null=True, backref="accountability", on_delete="RESTRICT",
+                             verbose_name=_l("Ticket"))
+    unit = ForeignKeyField(Unit, backref="accountability", on_delete="RESTRICT", verbose_name=_l("Unit concerned"))
+    staff = ForeignKeyField(Staff, null=True, backref="accountability", on_delete="RESTRICT",
+                            verbose_name=_l("Person concerned"))
+    kind = CharField(max_length=16, choices=ACCOUNTABILITY_KINDS, index=True, verbose_name=_l("Measure"))
+    decided_on = DateField(index=True, verbose_name=_l("Decided on"))
+    document_number = CharField(max_length=60, verbose_name=_l("Decision document number"))
+    decider = CharField(max_length=60, verbose_name=_l("Decided by"))
+    note = TextField(default="", verbose_name=_l("Facts and reasons"))
+    created_by = ForeignKeyField(User, null=True, on_delete="RESTRICT", verbose_name=_l("Recorded by"))
+    created_at = DateTimeField(default=now, verbose_name=_l("Recorded at"))
+
+    def __str__(self):
+        return f"{self.get_kind_label()} {self.document_number}"
+
+    def get_kind_label(self):
+        return dict(ACCOUNTABILITY_KINDS).get(self.kind, self.kind)
+
+
 ALL_MODELS = (SystemSetting, Unit, Window, Staff, Reason, Contact, Evaluation, EvaluationReason,
               Message, Symposium, User, Ticket, TicketEvent, AuditLog, WorkflowVersion, WorkflowFile, CalendarDay,
-              Notification, Attachment, CoHandling, ApiToken, FraudSignal)
+              Notification, Attachment, CoHandling, ApiToken, FraudSignal, Accountability)
 
 __all__ = [m.__name__ for m in ALL_MODELS] + ["db", "fn", "JOIN", "ALL_MODELS", "mask_phone"]

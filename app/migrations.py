@@ -117,6 +117,12 @@ def v11_lighter_rating_writes(migrator):
                 migrator.drop_index(table, index.name).run()
 
 
+def v12_accountability(migrator):
+    """问责 records on tickets, units and officers."""
+    from models import Accountability
+    db.create_tables([Accountability], safe=True)
+
+
 # version -> function(migrator) bringing the schema from version-1 to version.
 # Version 1 is the first released schema (tests/data/schema_v1.*.sql).
 MIGRATIONS = {
@@ -130,6 +136,7 @@ MIGRATIONS = {
     9: v9_rating_scales,
     10: v10_agreed_time_limits,
     11: v11_lighter_rating_writes,
+    12: v12_accountability,
 }
 
 LATEST = max(MIGRATIONS, default=1)

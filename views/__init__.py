@@ -5,8 +5,9 @@ from flask_login import current_user
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
-from models import AuditLog, CalendarDay, Evaluation, FraudSignal, Message, Reason, Staff, Ticket, Unit, User, Window
+from models import Accountability, AuditLog, CalendarDay, Evaluation, FraudSignal, Message, Reason, Staff, Ticket, Unit, User, Window
 from views import api, auth, errors, public
+from views.accountability import AccountabilityAdmin
 from views.calendar import CalendarDayAdmin
 from views.evaluations import EvaluationAdmin
 from views.handling import HandlingView, NotificationView, SupervisionView, TodoView
@@ -47,6 +48,8 @@ def init_admin(app):
     admin.add_view(FraudSignalAdmin(FraudSignal, name=_l("Rating anomalies"), endpoint="signals",
                                     category=FEEDBACK))
     admin.add_view(SymposiumView(name=_l("Symposia"), endpoint="symposia", url="symposia", category=FEEDBACK))
+    admin.add_view(AccountabilityAdmin(Accountability, name=_l("Accountability"), endpoint="accountability",
+                                       category=FEEDBACK))
     admin.add_link(OfficeLink(name=_l("Register a problem"), url="/admin/handle/new/", category=FEEDBACK))
     admin.add_view(UnitTreeView(name=_l("Unit tree"), endpoint="unit_tree", url="unit-tree", category=ORG))
     admin.add_view(UnitAdmin(Unit, name=_l("Units"), category=ORG))

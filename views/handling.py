@@ -18,8 +18,9 @@ from app.roles import (AUDITOR, BUREAU, COMMISSION, HANDLER, INSPECTOR, LEADER, 
                        role_label)
 from app.workflow.engine import FIELD_TITLES, GRADE_TITLES, InvalidInput
 from app.workflow.errors import ActionRefused, StaleTicket
-from models import (CHANNELS, Attachment, CoHandling, Notification, Ticket, TicketEvent, Unit, User,
-                    mask_phone, now)
+from models import (CHANNELS, Accountability, Attachment, CoHandling, Notification, Ticket, TicketEvent, Unit,
+                    User, mask_phone, now)
+from views.accountability import READERS as ACCOUNTABILITY_READERS, RECORDERS as ACCOUNTABILITY_RECORDERS
 from views.base import SecureBaseView, own_unit_ids
 from views.errors import render_error
 
@@ -181,6 +182,9 @@ class HandlingView(SecureBaseView):
             classifications=CLASSIFICATIONS, channels=dict(CHANNELS), open_action=open_action,
             merged_into=Ticket.get_or_none(Ticket.id == ticket.merged_into_id) if ticket.merged_into_id else None,
             attachments=list(Attachment.select().where(Attachment.ticket == ticket)),
+            accountability=list(Accountability.select().where(Accountability.ticket == ticket)
+                                .order_by(Accountability.decided_on)) if current_user.role in ACCOUNTABILITY_READERS else None,
+            may_record=current_user.role in ACCOUNTABILITY_RECORDERS,
             extension_approver=role_label(stage.extension_approver) if stage and stage.extension_approver else ""
         ), status
 

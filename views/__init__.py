@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from models import Accountability, AuditLog, CalendarDay, Evaluation, FraudSignal, Message, Reason, Staff, Ticket, Unit, User, Window
 from views import api, auth, errors, public
 from views.accountability import AccountabilityAdmin
+from views.ledger import LedgerView
 from views.calendar import CalendarDayAdmin
 from views.evaluations import EvaluationAdmin
 from views.handling import HandlingView, NotificationView, SupervisionView, TodoView
@@ -48,6 +49,7 @@ def init_admin(app):
     admin.add_view(FraudSignalAdmin(FraudSignal, name=_l("Rating anomalies"), endpoint="signals",
                                     category=FEEDBACK))
     admin.add_view(SymposiumView(name=_l("Symposia"), endpoint="symposia", url="symposia", category=FEEDBACK))
+    admin.add_view(LedgerView(name=_l("Problems ledger"), endpoint="ledger", url="ledger", category=FEEDBACK))
     admin.add_view(AccountabilityAdmin(Accountability, name=_l("Accountability"), endpoint="accountability",
                                        category=FEEDBACK))
     admin.add_link(OfficeLink(name=_l("Register a problem"), url="/admin/handle/new/", category=FEEDBACK))

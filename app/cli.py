@@ -158,7 +158,33 @@ def create_api_token(username, name):
     click.echo(f"令牌（只显示这一次，请妥善保存）：{token}")
 
 
+@click.group("report")
+def report_group():
+    """报告 / Reports."""
+
+
+@report_group.command("monthly")
+@click.argument("month")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Word 文件名（默认：直通车YYYY年M月运行情况报告.docx）")
+@with_appcontext
+def report_monthly(month, output):
+    """生成月度运行情况报告（Word），例如 flask report monthly 2026-10 / The month's report as .docx."""
+    from app import report
+    try:
+        year, number = report.parse_month(month)
+    except ValueError as exc:
+        raise click.ClickException(str(exc))
+    output = output or f"直通车{year}年{number}月运行情况报告.docx"
+    with db.connection_context():
+        figures = report.monthly(year, number)
+        report.write_docx(figures, output)
+        AuditLog.record("export", None, detail=f"月度运行情况报告 {year}-{number:02d}（命令行）")
+    this = figures["this"]
+    click.echo(f"已生成 {output}：收集 {this['collected']} 条，受理问题 {this['accepted']} 件，"
+               f"解决 {this['solved']} 件，满意率 {report.percent(this['satisfaction_rate'])}。")
+
+
 def init_app(app):
     for command in (create_api_token, create_user, seed_command, upgrade_db, backup, check_workflows, sweep_command,
-                    move_tickets):
+                    move_tickets, report_group):
         app.cli.add_command(command)

@@ -4,7 +4,11 @@ Rows are read in chunks and written by openpyxl's write-only workbook, so a coun
 history costs the memory of one chunk, not of the workbook.
 """
 import datetime
+from contextlib import nullcontext
 from dataclasses import dataclass
+
+from flask import has_app_context
+from flask_babel import force_locale
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -89,8 +93,9 @@ def rows(filters, at=None):
     at = at or now()
     calendar = workdays.current()
     names = dict(Unit.select(Unit.id, Unit.name).tuples())
-    channels = {k: str(v) for k, v in CHANNELS}
-    kinds = {k: str(v) for k, v in ACCOUNTABILITY_KINDS}
+    with force_locale("zh_Hans_CN") if has_app_context() else nullcontext():  # the ledger is in Chinese
+        channels = {k: str(v) for k, v in CHANNELS}
+        kinds = {k: str(v) for k, v in ACCOUNTABILITY_KINDS}
     number = 0
     for chunk in _chunks(query(filters)):
         ids = [t.id for t in chunk]
@@ -109,7 +114,8 @@ def rows(filters, at=None):
             number += 1
             due = overall_due(t, calendar)
             finished = t.closed_at if t.status == "closed" else None
-            late = due is not None and (finished or at) > due
+            # Late: a stage ever got its yellow card, or the whole limit has passed.
+            late = t.supervised or (due is not None and (finished or at) > due)
             if filters.state == "overdue" and not late:
                 number -= 1
                 continue

@@ -9,6 +9,7 @@ from models import Accountability, AuditLog, CalendarDay, Evaluation, FraudSigna
 from views import api, auth, errors, public
 from views.accountability import AccountabilityAdmin
 from views.ledger import LedgerView
+from views.report import ReportView
 from views.calendar import CalendarDayAdmin
 from views.evaluations import EvaluationAdmin
 from views.handling import HandlingView, NotificationView, SupervisionView, TodoView
@@ -49,6 +50,7 @@ def init_admin(app):
     admin.add_view(FraudSignalAdmin(FraudSignal, name=_l("Rating anomalies"), endpoint="signals",
                                     category=FEEDBACK))
     admin.add_view(SymposiumView(name=_l("Symposia"), endpoint="symposia", url="symposia", category=FEEDBACK))
+    admin.add_view(ReportView(name=_l("Monthly report"), endpoint="report", url="report", category=FEEDBACK))
     admin.add_view(LedgerView(name=_l("Problems ledger"), endpoint="ledger", url="ledger", category=FEEDBACK))
     admin.add_view(AccountabilityAdmin(Accountability, name=_l("Accountability"), endpoint="accountability",
                                        category=FEEDBACK))

@@ -4,9 +4,9 @@ from flask_admin import AdminIndexView, expose
 from flask_login import current_user
 from peewee import fn
 
-from app import scales
+from app.figures import headline as figures_for
 from app.roles import COMMISSION, UNIT_BOUND, AUDITOR, BUREAU, role_label
-from models import UNIT_KINDS, Evaluation, Message, Staff, Ticket, Unit, Window
+from models import UNIT_KINDS, Staff, Ticket, Unit, Window
 from views.base import own_unit_ids
 
 # Roles that read the county's rating and problem figures.
@@ -15,36 +15,9 @@ FIGURE_READERS = COMMISSION | {BUREAU, AUDITOR} | UNIT_BOUND
 
 def headline_figures(unit_ids=None):
     """Evaluations and suggestions collected, problems accepted and solved, satisfaction."""
-    evaluations = Evaluation.select()
-    messages = Message.select()
-    # Problems raised by the public; a symposium's list is reported beside them, as the article does.
-    tickets = Ticket.select().where(Ticket.symposium.is_null())
-    if unit_ids is not None:
-        evaluations = evaluations.where(Evaluation.unit.in_(unit_ids))
-        messages = messages.where(Message.unit.in_(unit_ids))
-        tickets = tickets.where(Ticket.handling_unit.in_(unit_ids))
-    # By grade, so that a county's figures mean the same on the three- and the five-level scale.
-    grades = scales.grade_counts(dict(evaluations.select(Evaluation.level, fn.COUNT(Evaluation.id))
-                                      .group_by(Evaluation.level).tuples()))
-    closing = dict(tickets.select(Ticket.closing_kind, fn.COUNT(Ticket.id))
-                   .where(Ticket.status == "closed").group_by(Ticket.closing_kind).tuples())
-    n_evaluations = sum(grades.values())
-    n_messages = messages.count()
-    n_tickets = tickets.count()
-    return {
-        "collected": n_evaluations + n_messages,
-        "evaluations": n_evaluations,
-        "messages": n_messages,
-        "good": grades[scales.GOOD],
-        "neutral": grades[scales.NEUTRAL],
-        "bad": grades[scales.BAD],
-        "satisfaction_rate": (grades[scales.GOOD] / n_evaluations) if n_evaluations else None,
-        "accepted": n_tickets,
-        "solved": closing.get("solved", 0),
-        "explained": closing.get("explained", 0),
-        "open": n_tickets - sum(closing.values()),
-        "symposia": symposium_figures(unit_ids),
-    }
+    figures = figures_for(unit_ids=unit_ids)
+    figures["symposia"] = symposium_figures(unit_ids)
+    return figures
 
 
 def symposium_figures(unit_ids=None):

@@ -5,3 +5,8 @@ document.addEventListener("change", function (event) {
   var box = document.getElementById(select.getAttribute("data-target"));
   if (box) box.value = select.value;
 });
+
+// A print button: the browser's own print, without an inline handler.
+document.addEventListener("click", function (event) {
+  if (event.target.closest && event.target.closest("[data-print]")) window.print();
+});

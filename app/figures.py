@@ -1,0 +1,65 @@
+"""The article's figures, for any period and any set of units: one definition for every screen.
+
+- collected: evaluations plus messages received in the period;
+- satisfaction rate: 好评 (满意, 非常满意) ÷ all evaluations, ratings excluded after an appeal left out;
+- accepted: problems registered in the period (a symposium's list is counted apart, as the article does);
+- solved / explained: problems closed in the period, by how they were closed;
+- open: problems registered before the period's end and not closed by then.
+"""
+import datetime
+
+from peewee import fn
+
+from app import scales
+from models import Evaluation, Message, Ticket
+
+
+def _bounds(query, column, start, end):
+    if start is not None:
+        query = query.where(column >= datetime.datetime.combine(start, datetime.time()))
+    if end is not None:
+        query = query.where(column < datetime.datetime.combine(end, datetime.time()))
+    return query
+
+
+def grades(start=None, end=None, unit_ids=None):
+    """{good, neutral, bad} of the evaluations in [start, end)."""
+    query = Evaluation.select(Evaluation.level, fn.COUNT(Evaluation.id)).where(~Evaluation.excluded)
+    if unit_ids is not None:
+        query = query.where(Evaluation.unit.in_(list(unit_ids)))
+    query = _bounds(query, Evaluation.created_at, start, end)
+    return scales.grade_counts(dict(query.group_by(Evaluation.level).tuples()))
+
+
+def problems(start=None, end=None, unit_ids=None, symposium=False):
+    """{accepted, solved, explained, open} for problems in [start, end)."""
+    base = Ticket.select().where(Ticket.symposium.is_null(not symposium), Ticket.merged_into.is_null())
+    if unit_ids is not None:
+        base = base.where(Ticket.handling_unit.in_(list(unit_ids)))
+    accepted = _bounds(base, Ticket.created_at, start, end).count()
+    closing = dict(_bounds(base.select(Ticket.closing_kind, fn.COUNT(Ticket.id)).where(Ticket.status == "closed"),
+                           Ticket.closed_at, start, end).group_by(Ticket.closing_kind).tuples())
+    still_open = base.where(Ticket.status == "open")
+    if end is not None:
+        cut = datetime.datetime.combine(end, datetime.time())
+        still_open = base.where(Ticket.created_at < cut,
+                                (Ticket.status == "open") | (Ticket.closed_at >= cut))
+    return {"accepted": accepted, "solved": closing.get("solved", 0), "explained": closing.get("explained", 0),
+            "open": still_open.count()}
+
+
+def headline(start=None, end=None, unit_ids=None):
+    """The home page's and the report's figures."""
+    counted = grades(start, end, unit_ids)
+    n_evaluations = sum(counted.values())
+    messages = _bounds(Message.select(), Message.created_at, start, end)
+    if unit_ids is not None:
+        messages = messages.where(Message.unit.in_(list(unit_ids)))
+    n_messages = messages.count()
+    figures = {
+        "collected": n_evaluations + n_messages, "evaluations": n_evaluations, "messages": n_messages,
+        "good": counted[scales.GOOD], "neutral": counted[scales.NEUTRAL], "bad": counted[scales.BAD],
+        "satisfaction_rate": counted[scales.GOOD] / n_evaluations if n_evaluations else None,
+    }
+    figures.update(problems(start, end, unit_ids))
+    return figures

@@ -1,4 +1,6 @@
 """The demo county reproduces the Haixing report, and loading it twice changes nothing."""
+import re
+
 from models import Evaluation, EvaluationReason, Message, Reason, Staff, Ticket, Unit, User, Window
 from seed.loader import DEMO_PASSWORD, load
 from tests.conftest import login
@@ -52,8 +54,8 @@ def test_each_demo_role_logs_in_and_sees_the_figures(demo, client):
         response = login(client, username, DEMO_PASSWORD)
         assert response.status_code == 302, username
         page = client.get("/admin/").get_data(as_text=True)
-        assert 'id="fig-collected">390<' in page, username
-        assert 'id="fig-accepted">22<' in page and 'id="fig-solved">22<' in page, username
+        for figure, value in (("collected", 390), ("accepted", 22), ("solved", 22)):  # each a link to its list
+            assert re.search(rf'id="fig-{figure}"><a href="[^"]+">{value}<', page), (username, figure)
         assert 'id="org-windows">52<' in page and 'id="org-staff">73<' in page, username
         assert "登记问题 18 个，已解决 10 个，已作解释 8 个" in page, username
         client.post("/logout", data={"csrf_token": _token(client)})
@@ -72,8 +74,12 @@ def test_a_handler_sees_its_own_units_figures(demo, client):
     page = client.get("/admin/").get_data(as_text=True)
     own = Evaluation.select().where(Evaluation.unit == unit).count() + \
         Message.select().where(Message.unit == unit).count()
-    assert f'id="fig-collected">{own}<' in page and own < 390
+    assert re.search(rf'id="fig-collected"><a href="[^"]+">{own}<', page) and own < 390
     assert "以下数据仅含县医疗保障局" in page
+    # The unit filter cannot reach beyond the officer's own units.
+    other = Unit.get(Unit.code == "H01")
+    page = client.get(f"/admin/?unit={other.id}").get_data(as_text=True)
+    assert re.search(r'id="fig-collected"><a href="[^"]+">0<', page)
 
 
 def _token(client):

@@ -1,9 +1,13 @@
 """The admin home: the article's headline figures for what the officer may see."""
+import datetime
+
 from flask import redirect, request, url_for
 from flask_admin import AdminIndexView, expose
+from flask_babel import gettext as _
 from flask_login import current_user
 from peewee import fn
 
+from app import dashboard
 from app.figures import headline as figures_for
 from app.roles import COMMISSION, UNIT_BOUND, AUDITOR, BUREAU, role_label
 from models import UNIT_KINDS, Staff, Ticket, Unit, Window
@@ -42,13 +46,60 @@ def organisation_figures(unit_ids=None):
             "windows": windows.count(), "staff": staff.count()}
 
 
+def period_choices(today):
+    """Quick periods: (label, start, end) with end exclusive."""
+    month_start = today.replace(day=1)
+    last_month = (month_start - datetime.timedelta(days=1)).replace(day=1)
+    return [(_("All"), None, None), (_("This month"), month_start, None),
+            (_("Last month"), last_month, month_start),
+            (_("This year"), today.replace(month=1, day=1), None),
+            (_("Last 12 months"), (month_start - datetime.timedelta(days=335)).replace(day=1), None)]
+
+
+def read_period(args):
+    """(start, end exclusive, unit id) from the query string; ValueError in Chinese."""
+    try:
+        start = datetime.date.fromisoformat(args["start"]) if args.get("start") else None
+        end = datetime.date.fromisoformat(args["end"]) if args.get("end") else None
+    except ValueError:
+        raise ValueError(_("Dates are written as 2026-10-31.")) from None
+    if start and end and start >= end:
+        raise ValueError(_("The period ends before it starts."))
+    return start, end, args.get("unit", type=int)
+
+
 class HomeView(AdminIndexView):
     @expose("/")
     def index(self):
         if not current_user.is_authenticated:
             return redirect(url_for("auth.login", next=request.full_path))
         unit_ids = own_unit_ids() if current_user.role in UNIT_BOUND else None
-        figures = headline_figures(unit_ids) if current_user.role in FIGURE_READERS else None
-        return self.render("admin/home.html", figures=figures, org=organisation_figures(unit_ids),
-                           role=role_label(current_user.role),
-                           scope_unit=current_user.unit if unit_ids is not None else None)
+        org = organisation_figures(unit_ids)
+        context = dict(org=org, role=role_label(current_user.role), figures=None, error=None,
+                       scope_unit=current_user.unit if unit_ids is not None else None)
+        if current_user.role not in FIGURE_READERS:
+            return self.render("admin/home.html", **context)
+        try:
+            start, end, unit_id = read_period(request.args)
+        except ValueError as exc:
+            return self.render("admin/home.html", **dict(context, error=str(exc))), 422
+        if unit_id:  # one unit (and those under it), within what the officer may see
+            chosen = set(Unit.subtree_ids(unit_id))
+            unit_ids = chosen if unit_ids is None else chosen & set(unit_ids)
+        figures = figures_for(start, end, unit_ids)
+        figures["symposia"] = symposium_figures(unit_ids)
+        units = Unit.select(Unit.id, Unit.name).where(Unit.active).order_by(Unit.kind, Unit.code)
+        if current_user.role in UNIT_BOUND:
+            units = units.where(Unit.id.in_(own_unit_ids()))
+        return self.render(
+            "admin/home.html", **dict(
+                context, figures=figures, start=start, end=end, unit_id=unit_id, units=list(units),
+                periods=period_choices(datetime.date.today()),
+                national=dashboard.national(start, end, unit_ids),
+                on_time=dashboard.on_time_rate(start, end, unit_ids), overdue=dashboard.overdue_now(unit_ids),
+                by_unit=dashboard.rankings(start, end, unit_ids, "unit"),
+                by_window=dashboard.rankings(start, end, unit_ids, "window"),
+                by_staff=dashboard.rankings(start, end, unit_ids, "staff"),
+                trend=dashboard.monthly_trend(start, end, unit_ids), channels=dashboard.channels(start, end, unit_ids),
+                reasons=dashboard.reasons(start, end, unit_ids), min_sample=dashboard.MIN_SAMPLE,
+                timedelta=datetime.timedelta))

@@ -1,0 +1,69 @@
+"""The supervision dashboard: each figure against a recount, periods, rankings and role scope."""
+import datetime
+import re
+
+from app import dashboard, tickets
+from models import Evaluation, Ticket
+
+OCT = datetime.datetime(2026, 10, 15, 10, 0)
+NOV = datetime.datetime(2026, 11, 3, 10, 0)
+
+
+def rate(unit, level, at, window=None, staff=None, excluded=False, channel="kiosk"):
+    return Evaluation.create(unit=unit, window=window, staff=staff, level=level, channel=channel, created_at=at,
+                             excluded=excluded)
+
+
+def test_national_indicators_against_a_recount(conn, county):
+    a = county["hall_a"]
+    for _ in range(6):
+        rate(a, "satisfied", OCT)
+    bad = [rate(a, level, OCT) for level in ("dissatisfied", "dissatisfied", "very_dissatisfied", "dissatisfied")]
+    rate(a, "dissatisfied", OCT, excluded=True)  # upheld appeal: not a 差评 any more
+    for i, e in enumerate(bad[:2]):  # two handled to the end; the first one revisited and satisfied
+        t = tickets.open_ticket("evaluation", title="差评", content="", source="kiosk", evaluation=e.id, at=OCT)
+        Ticket.update(status="closed", closing_kind="solved", grade="satisfied" if i == 0 else None) \
+            .where(Ticket.id == t.id).execute()
+    n = dashboard.national()
+    assert (n["bad"], n["total"]) == (4, 10) and n["bad_rate"] == 0.4
+    assert n["rectify_rate"] == 0.5 and n["revisit_rate"] == 0.25 and n["revisit_satisfaction"] == 1.0
+
+
+def test_rankings_need_a_minimum_sample(conn, county):
+    for _ in range(dashboard.MIN_SAMPLE):
+        rate(county["hall_a"], "satisfied", OCT, window=county["w1"], staff=county["s1"])
+    rate(county["hall_b"], "dissatisfied", OCT, window=county["w2"], staff=county["s2"])
+    by_window = dashboard.rankings(by="window")
+    assert [r["name"] for r in by_window["ranked"]] == ["企业开办窗口"]
+    assert [r["name"] for r in by_window["too_few"]] == ["医保报销窗口"]
+    assert by_window["most_bad"][0]["name"] == "医保报销窗口"
+    assert [r["name"] for r in dashboard.rankings(by="staff")["ranked"]] == ["张丽娜"]
+
+
+def test_periods_trends_and_channels(conn, county):
+    rate(county["hall_a"], "satisfied", OCT, channel="qr")
+    rate(county["hall_a"], "dissatisfied", NOV)
+    rate(county["hall_a"], "satisfied", NOV)
+    assert dashboard.monthly_trend() == [("2026-10", 1, 1, 0, 1.0), ("2026-11", 2, 1, 1, 0.5)]
+    assert dashboard.monthly_trend(datetime.date(2026, 11, 1), None) == [("2026-11", 2, 1, 1, 0.5)]
+    assert [(key, n) for key, _label, n in dashboard.channels()] == [("kiosk", 2), ("qr", 1)]
+
+
+def test_the_page_shows_the_period_and_refuses_a_bad_one(client, login_as, county):
+    rate(county["hall_a"], "satisfied", OCT)
+    rate(county["hall_a"], "dissatisfied", NOV)
+    login_as("office")
+    page = client.get("/admin/?start=2026-11-01&end=2026-12-01").get_data(as_text=True)
+    assert re.search(r'id="fig-collected"><a href="[^"]+">1<', page)
+    assert 'id="fig-bad-rate">100.0%<' in page and "统计期间：2026-11-01 至 2026-11-30" in page
+    assert 'id="chart-trend"' in page and "<svg" in page
+    bad = client.get("/admin/?start=2026-12-01&end=2026-11-01")
+    assert bad.status_code == 422 and "结束日期早于开始日期" in bad.get_data(as_text=True)
+
+
+def test_a_handler_sees_only_its_own_unit_on_the_dashboard(client, login_as, county):
+    rate(county["hall_a"], "satisfied", OCT)
+    rate(county["hall_b"], "dissatisfied", OCT)
+    login_as("handler", county["hall_b"])
+    page = client.get("/admin/").get_data(as_text=True)
+    assert re.search(r'id="fig-collected"><a href="[^"]+">1<', page) and "县行政审批局" not in page

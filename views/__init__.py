@@ -9,6 +9,7 @@ from models import Accountability, AuditLog, CalendarDay, Evaluation, FraudSigna
 from views import api, auth, errors, public
 from views.accountability import AccountabilityAdmin
 from views.ledger import LedgerView
+from views.publication import PublicationView
 from views.report import ReportView
 from views.calendar import CalendarDayAdmin
 from views.evaluations import EvaluationAdmin
@@ -64,6 +65,8 @@ def init_admin(app):
     admin.add_view(EvaluationAdmin(Evaluation, name=_l("Evaluations"), category=FEEDBACK))
     admin.add_view(MessageAdmin(Message, name=_l("Messages"), category=FEEDBACK))
     admin.add_view(TicketAdmin(Ticket, name=_l("Problems"), category=FEEDBACK))
+    admin.add_view(PublicationView(name=_l("Publication"), endpoint="publication_admin", url="publication",
+                                   category=SYSTEM))
     admin.add_view(WorkflowRulesView(name=_l("Procedures"), endpoint="rules", url="rules", category=SYSTEM))
     admin.add_view(CalendarDayAdmin(CalendarDay, name=_l("Working-day calendar"), endpoint="calendar",
                                     category=SYSTEM))
@@ -77,6 +80,8 @@ def init_app(app):
     app.jinja_env.filters["role_label"] = role_label
     app.register_blueprint(auth.bp)
     public.init_app(app)
+    from views import publication
+    app.register_blueprint(publication.bp)
     api.init_app(app)
     errors.init_app(app)
     init_admin(app)

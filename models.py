@@ -566,8 +566,18 @@ class Accountability(BaseModel):
         return dict(ACCOUNTABILITY_KINDS).get(self.kind, self.kind)
 
 
+class CaseVolume(BaseModel):
+    """办件量: cases a unit served in a month, entered by the hall, for the 主动评价率 (v13)."""
+    unit = ForeignKeyField(Unit, backref="case_volumes", on_delete="RESTRICT", verbose_name=_l("Unit"))
+    month = DateField(verbose_name=_l("Month (its first day)"))
+    cases = IntegerField(verbose_name=_l("Cases served"))
+
+    class Meta:
+        indexes = ((("unit", "month"), True),)
+
+
 ALL_MODELS = (SystemSetting, Unit, Window, Staff, Reason, Contact, Evaluation, EvaluationReason,
               Message, Symposium, User, Ticket, TicketEvent, AuditLog, WorkflowVersion, WorkflowFile, CalendarDay,
-              Notification, Attachment, CoHandling, ApiToken, FraudSignal, Accountability)
+              Notification, Attachment, CoHandling, ApiToken, FraudSignal, Accountability, CaseVolume)
 
 __all__ = [m.__name__ for m in ALL_MODELS] + ["db", "fn", "JOIN", "ALL_MODELS", "mask_phone"]

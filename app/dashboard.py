@@ -42,6 +42,29 @@ def national(start=None, end=None, unit_ids=None):
             "revisit_pleased": pleased, "revisit_satisfaction": pleased / n_revisited if n_revisited else None}
 
 
+def active_rating_rate(start=None, end=None, unit_ids=None):
+    """主动评价率: ratings ÷ cases served, over the months whose 办件量 was entered; None without any."""
+    from models import CaseVolume
+    volumes = CaseVolume.select(CaseVolume.unit, CaseVolume.month, CaseVolume.cases)
+    if start is not None:
+        volumes = volumes.where(CaseVolume.month >= start.replace(day=1))
+    if end is not None:
+        volumes = volumes.where(CaseVolume.month < end)
+    if unit_ids is not None:
+        volumes = volumes.where(CaseVolume.unit.in_(list(unit_ids)))
+    rows = list(volumes.tuples())
+    cases = sum(n for _unit, _month, n in rows)
+    if not cases:
+        return {"cases": 0, "ratings": 0, "rate": None}
+    # Ratings of the same units and months only, so that the two sides match.
+    ratings = 0
+    for unit_id, month, _n in rows:
+        following = datetime.date(month.year + (month.month == 12), month.month % 12 + 1, 1)
+        ratings += _evaluations(max(month, start) if start else month, min(following, end) if end else following,
+                                [unit_id]).count()
+    return {"cases": cases, "ratings": ratings, "rate": ratings / cases}
+
+
 def rankings(start=None, end=None, unit_ids=None, by="unit", minimum=MIN_SAMPLE):
     """Rows {id, name, total, good, bad, rate} per unit, window or officer, best rate first.
 

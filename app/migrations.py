@@ -123,6 +123,12 @@ def v12_accountability(migrator):
     db.create_tables([Accountability], safe=True)
 
 
+def v13_case_volumes(migrator):
+    """办件量 per unit and month, for the 主动评价率."""
+    from models import CaseVolume
+    db.create_tables([CaseVolume], safe=True)
+
+
 # version -> function(migrator) bringing the schema from version-1 to version.
 # Version 1 is the first released schema (tests/data/schema_v1.*.sql).
 MIGRATIONS = {
@@ -137,6 +143,7 @@ MIGRATIONS = {
     10: v10_agreed_time_limits,
     11: v11_lighter_rating_writes,
     12: v12_accountability,
+    13: v13_case_volumes,
 }
 
 LATEST = max(MIGRATIONS, default=1)

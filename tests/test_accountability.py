@@ -4,7 +4,7 @@ import datetime
 import pytest
 
 from app import tickets
-from models import Accountability, Staff
+from models import Accountability
 from tests.test_org_forms import post_form, text
 
 

@@ -67,3 +67,23 @@ def test_a_handler_sees_only_its_own_unit_on_the_dashboard(client, login_as, cou
     login_as("handler", county["hall_b"])
     page = client.get("/admin/").get_data(as_text=True)
     assert re.search(r'id="fig-collected"><a href="[^"]+">1<', page) and "县行政审批局" not in page
+
+
+def test_active_rating_rate_counts_only_the_months_with_cases_entered(client, login_as, county):
+    from models import CaseVolume
+    from tests.conftest import csrf_token
+    for _ in range(3):
+        rate(county["hall_a"], "satisfied", OCT)
+    rate(county["hall_a"], "satisfied", NOV)  # November's cases are not entered: left out
+    assert dashboard.active_rating_rate()["rate"] is None
+    login_as("bureau")
+    url = "/admin/case_volume/new/"
+    response = client.post(url, data={"csrf_token": csrf_token(client, url), "unit": county["hall_a"].id,
+                                      "month": "2026-10-09", "cases": "12"})
+    assert response.status_code == 302 and CaseVolume.get().month == datetime.date(2026, 10, 1)
+    again = client.post(url, data={"csrf_token": csrf_token(client, url), "unit": county["hall_a"].id,
+                                   "month": "2026-10-20", "cases": "5"})
+    assert again.status_code == 422 and "已经录入" in again.get_data(as_text=True)
+    assert dashboard.active_rating_rate() == {"cases": 12, "ratings": 3, "rate": 0.25}
+    page = client.get("/admin/").get_data(as_text=True)
+    assert 'id="fig-active-rate">25.0%<' in page

@@ -6,7 +6,7 @@ import pytest
 from openpyxl import load_workbook
 
 from app import ledger, tickets
-from models import Accountability, AuditLog, Contact, Ticket, TicketEvent
+from models import Accountability, AuditLog, Contact, TicketEvent
 
 
 @pytest.fixture

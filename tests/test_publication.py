@@ -3,7 +3,7 @@ import datetime
 import re
 
 from app import publication
-from models import Evaluation, Staff
+from models import Evaluation
 from tests.conftest import csrf_token
 
 

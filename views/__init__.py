@@ -5,9 +5,10 @@ from flask_login import current_user
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
-from models import Accountability, AuditLog, CalendarDay, Evaluation, FraudSignal, Message, Reason, Staff, Ticket, Unit, User, Window
+from models import Accountability, AuditLog, CalendarDay, CaseVolume, Evaluation, FraudSignal, Message, Reason, Staff, Ticket, Unit, User, Window
 from views import api, auth, errors, public
 from views.accountability import AccountabilityAdmin
+from views.case_volume import CaseVolumeAdmin
 from views.ledger import LedgerView
 from views.publication import PublicationView
 from views.report import ReportView
@@ -62,6 +63,7 @@ def init_admin(app):
     admin.add_view(StaffAdmin(Staff, name=_l("Staff"), category=ORG))
     admin.add_view(QRCodeView(name=_l("QR codes"), endpoint="qr", url="qr", category=ORG))
     admin.add_view(ReasonAdmin(Reason, name=_l("Rating reasons"), category=ORG))
+    admin.add_view(CaseVolumeAdmin(CaseVolume, name=_l("Cases served"), endpoint="case_volume", category=ORG))
     admin.add_view(EvaluationAdmin(Evaluation, name=_l("Evaluations"), category=FEEDBACK))
     admin.add_view(MessageAdmin(Message, name=_l("Messages"), category=FEEDBACK))
     admin.add_view(TicketAdmin(Ticket, name=_l("Problems"), category=FEEDBACK))

@@ -96,6 +96,7 @@ class HomeView(AdminIndexView):
                 context, figures=figures, start=start, end=end, unit_id=unit_id, units=list(units),
                 periods=period_choices(datetime.date.today()),
                 national=dashboard.national(start, end, unit_ids),
+                active=dashboard.active_rating_rate(start, end, unit_ids),
                 on_time=dashboard.on_time_rate(start, end, unit_ids), overdue=dashboard.overdue_now(unit_ids),
                 by_unit=dashboard.rankings(start, end, unit_ids, "unit"),
                 by_window=dashboard.rankings(start, end, unit_ids, "window"),

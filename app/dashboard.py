@@ -9,17 +9,14 @@ import datetime
 from peewee import PostgresqlDatabase, fn
 
 from app import scales
+from app.figures import within
 from models import CHANNELS, Evaluation, EvaluationReason, Reason, Staff, Ticket, Unit, Window, db
 
 MIN_SAMPLE = 10  # ratings before a unit, window or officer is ranked: one vote ranks nobody
 
 
 def _evaluations(start, end, unit_ids):
-    query = Evaluation.select().where(~Evaluation.excluded)
-    if start is not None:
-        query = query.where(Evaluation.created_at >= datetime.datetime.combine(start, datetime.time()))
-    if end is not None:
-        query = query.where(Evaluation.created_at < datetime.datetime.combine(end, datetime.time()))
+    query = within(Evaluation.select().where(~Evaluation.excluded), Evaluation.created_at, start, end)
     if unit_ids is not None:
         query = query.where(Evaluation.unit.in_(list(unit_ids)))
     return query
@@ -134,11 +131,8 @@ def overdue_now(unit_ids=None, at=None):
 
 def on_time_rate(start=None, end=None, unit_ids=None):
     """Problems closed in the period with no stage ever late (no yellow card), as a share."""
-    query = Ticket.select().where(Ticket.status == "closed", Ticket.merged_into.is_null(), Ticket.symposium.is_null())
-    if start is not None:
-        query = query.where(Ticket.closed_at >= datetime.datetime.combine(start, datetime.time()))
-    if end is not None:
-        query = query.where(Ticket.closed_at < datetime.datetime.combine(end, datetime.time()))
+    query = within(Ticket.select().where(Ticket.status == "closed", Ticket.merged_into.is_null(),
+                                         Ticket.symposium.is_null()), Ticket.closed_at, start, end)
     if unit_ids is not None:
         query = query.where(Ticket.handling_unit.in_(list(unit_ids)))
     closed = query.count()

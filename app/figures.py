@@ -14,7 +14,8 @@ from app import scales
 from models import Evaluation, Message, Ticket
 
 
-def _bounds(query, column, start, end):
+def within(query, column, start, end):
+    """The rows of `query` whose `column` falls in [start, end) (dates; either may be None)."""
     if start is not None:
         query = query.where(column >= datetime.datetime.combine(start, datetime.time()))
     if end is not None:
@@ -27,7 +28,7 @@ def grades(start=None, end=None, unit_ids=None):
     query = Evaluation.select(Evaluation.level, fn.COUNT(Evaluation.id)).where(~Evaluation.excluded)
     if unit_ids is not None:
         query = query.where(Evaluation.unit.in_(list(unit_ids)))
-    query = _bounds(query, Evaluation.created_at, start, end)
+    query = within(query, Evaluation.created_at, start, end)
     return scales.grade_counts(dict(query.group_by(Evaluation.level).tuples()))
 
 
@@ -36,8 +37,8 @@ def problems(start=None, end=None, unit_ids=None, symposium=False):
     base = Ticket.select().where(Ticket.symposium.is_null(not symposium), Ticket.merged_into.is_null())
     if unit_ids is not None:
         base = base.where(Ticket.handling_unit.in_(list(unit_ids)))
-    accepted = _bounds(base, Ticket.created_at, start, end).count()
-    closing = dict(_bounds(base.select(Ticket.closing_kind, fn.COUNT(Ticket.id)).where(Ticket.status == "closed"),
+    accepted = within(base, Ticket.created_at, start, end).count()
+    closing = dict(within(base.select(Ticket.closing_kind, fn.COUNT(Ticket.id)).where(Ticket.status == "closed"),
                            Ticket.closed_at, start, end).group_by(Ticket.closing_kind).tuples())
     still_open = base.where(Ticket.status == "open")
     if end is not None:
@@ -52,7 +53,7 @@ def headline(start=None, end=None, unit_ids=None):
     """The home page's and the report's figures."""
     counted = grades(start, end, unit_ids)
     n_evaluations = sum(counted.values())
-    messages = _bounds(Message.select(), Message.created_at, start, end)
+    messages = within(Message.select(), Message.created_at, start, end)
     if unit_ids is not None:
         messages = messages.where(Message.unit.in_(list(unit_ids)))
     n_messages = messages.count()

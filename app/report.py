@@ -13,13 +13,12 @@ from docx.oxml.ns import qn
 from docx.shared import Pt
 from flask import has_app_context
 from flask_babel import force_locale
-from peewee import JOIN, fn
+from peewee import JOIN
 
-from app import figures, ledger, scales, workdays
-from models import (ACCOUNTABILITY_KINDS, Accountability, Evaluation, EvaluationReason, Reason, Staff, Ticket, Unit,
-                    Window, now)
+from app import dashboard, figures, ledger, workdays
+from models import ACCOUNTABILITY_KINDS, Accountability, Staff, Ticket, Unit, now
 
-MIN_SAMPLE = 10  # evaluations a unit needs in the month before it is ranked: one vote ranks nobody
+MIN_SAMPLE = dashboard.MIN_SAMPLE  # ratings a unit needs in the month before it is ranked
 TOP = 5
 
 
@@ -47,31 +46,10 @@ def _change(now_value, before):
 
 def unit_rankings(start, end):
     """Units by satisfaction (with at least MIN_SAMPLE ratings) and by number of 差评."""
-    stamp = (datetime.datetime.combine(start, datetime.time()), datetime.datetime.combine(end, datetime.time()))
-    rows = (Evaluation.select(Evaluation.unit, Evaluation.level, fn.COUNT(Evaluation.id))
-            .where(~Evaluation.excluded, Evaluation.created_at >= stamp[0], Evaluation.created_at < stamp[1])
-            .group_by(Evaluation.unit, Evaluation.level).tuples())
-    per_unit = {}
-    for unit_id, level, n in rows:
-        counts = per_unit.setdefault(unit_id, {scales.GOOD: 0, scales.NEUTRAL: 0, scales.BAD: 0})
-        counts[scales.GRADE_OF[level]] += n
-    names = dict(Unit.select(Unit.id, Unit.name).tuples())
-    table = [{"unit": names.get(u, str(u)), "total": sum(c.values()), "bad": c[scales.BAD],
-              "rate": c[scales.GOOD] / sum(c.values())} for u, c in per_unit.items()]
-    ranked = sorted((r for r in table if r["total"] >= MIN_SAMPLE), key=lambda r: (-r["rate"], -r["total"]))
-    most_bad = sorted((r for r in table if r["bad"]), key=lambda r: (-r["bad"], r["unit"]))[:TOP]
+    table = dashboard.rankings(start, end, None, "unit", minimum=MIN_SAMPLE)
+    ranked = table["ranked"]
     return {"best": ranked[:TOP], "worst": list(reversed(ranked[-TOP:])) if len(ranked) > TOP else [],
-            "most_bad": most_bad, "unranked": sum(1 for r in table if r["total"] < MIN_SAMPLE)}
-
-
-def reasons(start, end):
-    """How often each reason was given with a 差评 in the month."""
-    stamp = (datetime.datetime.combine(start, datetime.time()), datetime.datetime.combine(end, datetime.time()))
-    return list(Reason.select(Reason.title, fn.COUNT(EvaluationReason.evaluation)).join(EvaluationReason)
-                .join(Evaluation).where(~Evaluation.excluded, Evaluation.level.in_(scales.BAD_LEVELS),
-                                        Evaluation.created_at >= stamp[0], Evaluation.created_at < stamp[1])
-                .group_by(Reason.title).order_by(fn.COUNT(EvaluationReason.evaluation).desc(), Reason.title)
-                .tuples())
+            "most_bad": table["most_bad"][:TOP], "unranked": len(table["too_few"])}
 
 
 def in_chinese():
@@ -126,20 +104,10 @@ def monthly(year, month):
                                                              "satisfaction_rate", "bad")},
         "symposium": figures.problems(start, end, symposium=True),
         "total": figures.headline(), "total_symposium": figures.problems(symposium=True),
-        "rankings": unit_rankings(start, end), "reasons": reasons(start, end),
-        "windows_most_bad": _windows_most_bad(start, end),
+        "rankings": unit_rankings(start, end), "reasons": dashboard.reasons(start, end),
+        "windows_most_bad": dashboard.rankings(start, end, None, "window", minimum=MIN_SAMPLE)["most_bad"][:TOP],
         **problem_details(start, end),
     }
-
-
-def _windows_most_bad(start, end):
-    stamp = (datetime.datetime.combine(start, datetime.time()), datetime.datetime.combine(end, datetime.time()))
-    return list(Window.select(Window.name, Unit.name, fn.COUNT(Evaluation.id)).join(Evaluation)
-                .switch(Window).join(Unit)
-                .where(~Evaluation.excluded, Evaluation.level.in_(scales.BAD_LEVELS),
-                       Evaluation.created_at >= stamp[0], Evaluation.created_at < stamp[1])
-                .group_by(Window.id, Window.name, Unit.name)
-                .order_by(fn.COUNT(Evaluation.id).desc(), Window.name).limit(TOP).tuples())
 
 
 def percent(value):
@@ -228,13 +196,13 @@ def write_docx(r, target=None):
     _para(doc, "二、单位评价排名", font="黑体", size=16)
     rank = r["rankings"]
     if rank["best"]:
-        _table(doc, ("满意率靠前的单位", "评价数", "满意率"), [(x["unit"], x["total"], percent(x["rate"])) for x in rank["best"]])
+        _table(doc, ("满意率靠前的单位", "评价数", "满意率"), [(x["name"], x["total"], percent(x["rate"])) for x in rank["best"]])
     if rank["worst"]:
-        _table(doc, ("满意率靠后的单位", "评价数", "满意率"), [(x["unit"], x["total"], percent(x["rate"])) for x in rank["worst"]])
+        _table(doc, ("满意率靠后的单位", "评价数", "满意率"), [(x["name"], x["total"], percent(x["rate"])) for x in rank["worst"]])
     if rank["most_bad"]:
-        _table(doc, ("差评较多的单位", "差评数", "评价数"), [(x["unit"], x["bad"], x["total"]) for x in rank["most_bad"]])
+        _table(doc, ("差评较多的单位", "差评数", "评价数"), [(x["name"], x["bad"], x["total"]) for x in rank["most_bad"]])
     if r["windows_most_bad"]:
-        _table(doc, ("差评较多的窗口", "所属单位", "差评数"), r["windows_most_bad"])
+        _table(doc, ("差评较多的窗口", "差评数", "评价数"), [(x["name"], x["bad"], x["total"]) for x in r["windows_most_bad"]])
     if r["reasons"]:
         _para(doc, "差评原因：" + "；".join(f"{title} {n} 次" for title, n in r["reasons"]) + "。")
     if not (rank["best"] or rank["most_bad"]):

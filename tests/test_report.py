@@ -60,10 +60,12 @@ def test_every_figure_of_the_month_matches_a_recount(month, county):
     assert (this["accepted"], this["solved"], this["open"]) == (1, 1, 1)  # the September one is still open
     assert r["before"]["evaluations"] == 5 and r["change"]["evaluations"] == 18
     assert r["change"]["satisfaction_rate"] == pytest.approx(19 / 23 - 1.0)
-    assert [x["unit"] for x in r["rankings"]["best"]] == ["县医疗保障局", "县行政审批局"]  # 苏基镇 has one vote
+    assert [x["name"] for x in r["rankings"]["best"]] == ["县医疗保障局", "县行政审批局"]  # 苏基镇 has one vote
     assert r["rankings"]["unranked"] == 1
-    assert r["rankings"]["most_bad"][0] == {"unit": "县行政审批局", "total": 12, "bad": 3, "rate": 0.75}
+    worst = r["rankings"]["most_bad"][0]
+    assert (worst["name"], worst["total"], worst["bad"], worst["rate"]) == ("县行政审批局", 12, 3, 0.75)
     assert r["reasons"] == [("办理速度慢", 3), ("故意刁难", 1)]
+    assert [(w["name"], w["bad"]) for w in r["windows_most_bad"]] == [("企业开办窗口", 3)]
     assert [t.code for t in r["overdue"]] == [late.code]
     assert (r["closed"], r["on_time"]) == (1, 1)
     assert r["measures_by_kind"] == {"约谈提醒": 1}

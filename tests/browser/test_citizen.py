@@ -42,13 +42,19 @@ def test_kiosk_rating_with_reasons_and_reset(server, browser):  # noqa: F811
     assert "请选择为您办事的单位" in page.inner_text("main")
 
 
-def test_phone_rating_message_lookup_and_enterprise(server, browser):  # noqa: F811
+def phone_at_first_window(browser, server, unit, query=""):
+    """A 375×667 phone on the rating page of the unit's first window, as its QR code opens it."""
     phone = browser.new_page(viewport={"width": 375, "height": 667}, is_mobile=True, has_touch=True)
     phone.goto(server + "/kiosk")
-    phone.click("text=县医疗保障局")
+    phone.click(f"text={unit}")
     token = phone.get_attribute("#windows a >> nth=0", "href").split("window=")[1].split("&")[0]
-    phone.goto(f"{server}/e/{token}")
+    phone.goto(f"{server}/e/{token}{query}")
     phone.wait_for_selector("html.js #rate-form")
+    return phone, token
+
+
+def test_phone_rating_message_lookup_and_enterprise(server, browser):  # noqa: F811
+    phone, _token = phone_at_first_window(browser, server, "县医疗保障局")
     shot(phone, "phone-1-rate")
     phone.click("label.level.good")
     with phone.expect_navigation():
@@ -92,12 +98,7 @@ def five_levels(tmp_path_factory):
 
 
 def test_phone_rating_on_the_national_five_levels(five_levels, browser):  # noqa: F811
-    phone = browser.new_page(viewport={"width": 375, "height": 667}, is_mobile=True, has_touch=True)
-    phone.goto(five_levels + "/kiosk")
-    phone.click("text=县行政审批局")
-    token = phone.get_attribute("#windows a >> nth=0", "href").split("window=")[1].split("&")[0]
-    phone.goto(f"{five_levels}/e/{token}?case=HX-2026-1125-0001")
-    phone.wait_for_selector("html.js #rate-form")
+    phone, token = phone_at_first_window(browser, five_levels, "县行政审批局", "?case=HX-2026-1125-0001")
     phone.wait_for_selector("#reasons", state="hidden")
     phone.click("#level-very_satisfied + span")  # praise: its own tags, none required
     phone.wait_for_selector("text=办事效率高", state="visible")

@@ -92,14 +92,14 @@ def make_database(url, pool_size=16):
 
 # --- statements built once -------------------------------------------------------------------
 # A rating writes a few rows. Peewee builds each statement's SQL text anew every time, which costs
-# more than SQLite's own work; on that path the text is built by peewee once per database and
+# more than SQLite's own work; on that path the text is built by peewee once per dialect and
 # then only executed with fresh values, each still passed through its field's db_value.
 _compiled = {}
 
 
 def compiled(name, build):
-    """build() -> anything (SQL text and the like), built once per database in this process."""
-    key = (name, id(db.obj))
+    """build() -> anything (SQL text and the like), built once per kind of database in this process."""
+    key = (name, type(db.obj))  # the text depends on the dialect only, never on one connection
     found = _compiled.get(key)
     if found is None:
         found = _compiled[key] = build()

@@ -103,6 +103,21 @@ def monthly_trend(start=None, end=None, unit_ids=None):
             for key, c in sorted(per.items())]
 
 
+def weekly_trend(start=None, end=None, unit_ids=None, weeks=12):
+    """[(week 'YYYY-Www' (ISO), total, good, bad, rate)] for the period's last `weeks` weeks."""
+    day = fn.DATE(Evaluation.created_at)
+    rows = (_evaluations(start, end, unit_ids).select(day.alias("d"), Evaluation.level, fn.COUNT(Evaluation.id))
+            .group_by(day, Evaluation.level).tuples())
+    per = {}
+    for value, level, n in rows:
+        date = value if isinstance(value, datetime.date) else datetime.date.fromisoformat(str(value)[:10])
+        year, week, _weekday = date.isocalendar()
+        c = per.setdefault(f"{year}-W{week:02d}", {scales.GOOD: 0, scales.NEUTRAL: 0, scales.BAD: 0})
+        c[scales.GRADE_OF[level]] += n
+    return [(key, sum(c.values()), c[scales.GOOD], c[scales.BAD], c[scales.GOOD] / sum(c.values()))
+            for key, c in sorted(per.items())][-weeks:]
+
+
 def channels(start=None, end=None, unit_ids=None):
     """[(channel, its label, evaluations)] for the channels used, most used first."""
     labels = dict(CHANNELS)

@@ -46,6 +46,9 @@ def test_periods_trends_and_channels(conn, county):
     rate(county["hall_a"], "satisfied", NOV)
     assert dashboard.monthly_trend() == [("2026-10", 1, 1, 0, 1.0), ("2026-11", 2, 1, 1, 0.5)]
     assert dashboard.monthly_trend(datetime.date(2026, 11, 1), None) == [("2026-11", 2, 1, 1, 0.5)]
+    # 15 October 2026 is in ISO week 42, 3 November in week 45.
+    assert dashboard.weekly_trend() == [("2026-W42", 1, 1, 0, 1.0), ("2026-W45", 2, 1, 1, 0.5)]
+    assert dashboard.weekly_trend(weeks=1) == [("2026-W45", 2, 1, 1, 0.5)]
     assert [(key, n) for key, _label, n in dashboard.channels()] == [("kiosk", 2), ("qr", 1)]
 
 

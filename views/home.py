@@ -101,6 +101,7 @@ class HomeView(AdminIndexView):
                 by_unit=dashboard.rankings(start, end, unit_ids, "unit"),
                 by_window=dashboard.rankings(start, end, unit_ids, "window"),
                 by_staff=dashboard.rankings(start, end, unit_ids, "staff"),
-                trend=dashboard.monthly_trend(start, end, unit_ids), channels=dashboard.channels(start, end, unit_ids),
+                trend=dashboard.monthly_trend(start, end, unit_ids),
+                weekly=dashboard.weekly_trend(start, end, unit_ids), channels=dashboard.channels(start, end, unit_ids),
                 reasons=dashboard.reasons(start, end, unit_ids), min_sample=dashboard.MIN_SAMPLE,
                 timedelta=datetime.timedelta))

@@ -5,7 +5,7 @@ guarded by `UPDATE … WHERE revision = <old>`; no row changed means another off
 """
 import json
 
-from peewee import Case, fn
+from peewee import SQL, Case
 
 from app import workdays
 from app.db import compiled, insert_row
@@ -13,7 +13,7 @@ from app.roles import UNIT_BOUND
 from app.workflow import engine, store
 from app.workflow.engine import Actor, TicketState
 from app.workflow.errors import ActionRefused, StaleTicket
-from models import (AuditLog, CoHandling, Evaluation, Notification, Ticket, TicketEvent, Unit, db,
+from models import (AuditLog, CoHandling, Evaluation, Notification, SystemSetting, Ticket, TicketEvent, Unit, db,
                     now)
 
 ALERT_KINDS = {1: "remind", 2: "yellow", 3: "red"}
@@ -44,13 +44,24 @@ def workflow_of(ticket):
 
 
 def next_code(at):
-    """ZTC-2026-0001: numbered per year."""
+    """ZTC-2026-0001: numbered per year, by a counter kept in system_setting.
+
+    Called inside the ticket's write transaction, so the counter's row is held until the ticket
+    is saved. A counter, not MAX(code): text order puts ZTC-2026-10000 before ZTC-2026-9999, and a
+    database's collation may ignore the dashes. The first ticket of a year starts the counter from
+    the codes already there (the demo's, or tickets registered before the counter existed).
+    """
     prefix = f"ZTC-{at.year}-"
-    # A range, not LIKE: SQLite's LIKE ignores case and so cannot use the unique index on code.
-    sql = compiled("last ticket code", lambda: Ticket.select(fn.MAX(Ticket.code))
-                   .where(Ticket.code >= "", Ticket.code < "").sql()[0])
-    last = db.execute_sql(sql, (prefix, prefix + "~")).fetchone()[0]
-    number = int(last.rsplit("-", 1)[1]) + 1 if last else 1
+    key = f"ticket_number_{at.year}"
+    if SystemSetting.read(key) is None:
+        numbers = [int(code[len(prefix):]) for (code,) in
+                   Ticket.select(Ticket.code).where(Ticket.code.startswith(prefix)).tuples()
+                   if code[len(prefix):].isdigit()]
+        SystemSetting.insert(key=key, value=str(max(numbers, default=0))).on_conflict_ignore().execute()
+    bump = compiled("ticket number", lambda: SystemSetting.update(
+        value=SQL("CAST(CAST(value AS INTEGER) + 1 AS TEXT)")).where(SystemSetting.key == "").sql()[0])
+    db.execute_sql(bump, (key,))
+    number = int(SystemSetting.read(key))
     return f"{prefix}{number:04d}"
 
 

@@ -69,3 +69,16 @@ def test_insert_row_of_a_ticket_keeps_its_defaults(conn, county):
                                workflow="message", workflow_version=1, stage="register"))
     stored = Ticket.get_by_id(ticket.id)
     assert stored.status == "open" and stored.revision == ticket.revision and len(stored.query_code) == 12
+
+
+def test_ticket_numbers_keep_counting_past_9999_and_never_repeat(conn, county):
+    import datetime
+
+    from app import tickets
+    at = datetime.datetime(2026, 6, 1, 9, 0)
+    insert_row(Ticket(code="ZTC-2026-9999", title="旧工单", content="", source="web", workflow="message",
+                      workflow_version=1, stage="register"))
+    codes = [tickets.open_ticket("message", title=f"留言{i}", content="", source="web", at=at).code for i in range(3)]
+    assert codes == ["ZTC-2026-10000", "ZTC-2026-10001", "ZTC-2026-10002"]  # text order would say 9999 is last
+    assert tickets.open_ticket("message", title="明年", content="", source="web",
+                               at=datetime.datetime(2027, 1, 4, 9, 0)).code == "ZTC-2027-0001"

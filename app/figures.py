@@ -14,6 +14,16 @@ from app import scales
 from models import Evaluation, Message, Ticket
 
 
+def month_bounds(year, month):
+    """[first day, first day of the next month)."""
+    return datetime.date(year, month, 1), datetime.date(year + (month == 12), month % 12 + 1, 1)
+
+
+def month_before(year, month):
+    """(year, month) of the month before."""
+    return (year, month - 1) if month > 1 else (year - 1, 12)
+
+
 def within(query, column, start, end):
     """The rows of `query` whose `column` falls in [start, end) (dates; either may be None)."""
     if start is not None:

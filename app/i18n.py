@@ -1,6 +1,8 @@
 """Chinese first: flask-babel with our catalogue beside Flask-Admin's zh_Hans_CN one."""
-from flask import current_app, has_request_context, request, session
-from flask_babel import Babel, get_locale
+from contextlib import nullcontext
+
+from flask import current_app, has_app_context, has_request_context, request, session
+from flask_babel import Babel, force_locale, get_locale
 
 babel = Babel()
 
@@ -14,6 +16,11 @@ def select_locale():
     if wanted in current_app.config["LANGUAGES"]:
         session["lang"] = wanted
     return session.get("lang") or default
+
+
+def in_chinese():
+    """For documents sent out (the ledger, the report): Chinese whatever the screen's language."""
+    return force_locale("zh_Hans_CN") if has_app_context() else nullcontext()
 
 
 def init_app(app):

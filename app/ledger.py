@@ -4,11 +4,7 @@ Rows are read in chunks and written by openpyxl's write-only workbook, so a coun
 history costs the memory of one chunk, not of the workbook.
 """
 import datetime
-from contextlib import nullcontext
 from dataclasses import dataclass
-
-from flask import has_app_context
-from flask_babel import force_locale
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -16,6 +12,7 @@ from openpyxl.styles import Alignment, Font
 from peewee import Tuple
 
 from app import tickets, workdays
+from app.i18n import in_chinese
 from app.workflow.schema import Duration
 from models import (ACCOUNTABILITY_KINDS, CHANNELS, Accountability, Contact, Staff, Ticket, TicketEvent, Unit,
                     Window, mask_phone, now)
@@ -93,7 +90,7 @@ def rows(filters, at=None):
     at = at or now()
     calendar = workdays.current()
     names = dict(Unit.select(Unit.id, Unit.name).tuples())
-    with force_locale("zh_Hans_CN") if has_app_context() else nullcontext():  # the ledger is in Chinese
+    with in_chinese():
         channels = {k: str(v) for k, v in CHANNELS}
         kinds = {k: str(v) for k, v in ACCOUNTABILITY_KINDS}
     number = 0
@@ -111,14 +108,13 @@ def rows(filters, at=None):
         for a in Accountability.select().where(Accountability.ticket.in_(ids)).order_by(Accountability.decided_on):
             measures.setdefault(a.ticket_id, []).append(f"{kinds.get(a.kind, a.kind)}（{a.document_number}）")
         for t in chunk:
-            number += 1
             due = overall_due(t, calendar)
             finished = t.closed_at if t.status == "closed" else None
             # Late: a stage ever got its yellow card, or the whole limit has passed.
             late = t.supervised or (due is not None and (finished or at) > due)
             if filters.state == "overdue" and not late:
-                number -= 1
                 continue
+            number += 1
             concerned = "、".join(p for p in (names.get(t.unit_id, ""), windows.get(t.window_id, ""),
                                               staff.get(t.staff_id, "")) if p)
             yield [number, channels.get(t.source, t.source),

@@ -3,7 +3,9 @@ import datetime
 import json
 
 from app import dashboard, figures
-from models import SystemSetting, Unit
+from peewee import fn
+
+from models import SystemSetting, Ticket, Unit
 
 KEY = "publication"
 PERIODS = ("last_month", "this_year")
@@ -24,10 +26,9 @@ def save(enabled, period):
 
 def bounds(period, today):
     """[start, end) of the published period."""
-    month_start = today.replace(day=1)
     if period == "this_year":
         return today.replace(month=1, day=1), today + datetime.timedelta(days=1)
-    return (month_start - datetime.timedelta(days=1)).replace(day=1), month_start
+    return figures.month_bounds(*figures.month_before(today.year, today.month))
 
 
 def table(period, today):
@@ -35,10 +36,20 @@ def table(period, today):
     start, end = bounds(period, today)
     ranking = dashboard.rankings(start, end, None, "unit", minimum=dashboard.MIN_SAMPLE)
     rated = {r["id"]: r for r in ranking["ranked"] + ranking["too_few"]}
+    # Problems solved in the period by each handling unit, a village's counted with its township.
+    parent = dict(Unit.select(Unit.id, Unit.parent).tuples())
+    solved_by = {}
+    closed = figures.within(Ticket.select(Ticket.handling_unit, fn.COUNT(Ticket.id))
+                            .where(Ticket.closing_kind == "solved", Ticket.merged_into.is_null(), Ticket.symposium.is_null(),
+                                   Ticket.handling_unit.is_null(False)), Ticket.closed_at, start, end)
+    for unit_id, n in closed.group_by(Ticket.handling_unit).tuples():
+        while unit_id is not None:  # the unit and each one above it
+            solved_by[unit_id] = solved_by.get(unit_id, 0) + n
+            unit_id = parent.get(unit_id)
     rows = []
     for unit in Unit.select().where(Unit.active, Unit.kind.in_(("hall", "law_enforcement", "township")))\
             .order_by(Unit.kind, Unit.code):
-        solved = figures.problems(start, end, unit_ids=Unit.subtree_ids(unit.id))["solved"]
+        solved = solved_by.get(unit.id, 0)
         r = rated.get(unit.id)
         if r is None and not solved:
             continue

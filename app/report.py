@@ -5,27 +5,20 @@ style (仿宋 body, 黑体 headings); the admin page prints the same figures as 
 """
 import datetime
 import io
-from contextlib import nullcontext
 
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Pt
-from flask import has_app_context
-from flask_babel import force_locale
 from peewee import JOIN
 
 from app import dashboard, figures, ledger, workdays
+from app.figures import month_before, month_bounds, within
+from app.i18n import in_chinese
 from models import ACCOUNTABILITY_KINDS, Accountability, Staff, Ticket, Unit, now
 
 MIN_SAMPLE = dashboard.MIN_SAMPLE  # ratings a unit needs in the month before it is ranked
 TOP = 5
-
-
-def month_bounds(year, month):
-    start = datetime.date(year, month, 1)
-    end = datetime.date(year + (month == 12), month % 12 + 1, 1)
-    return start, end
 
 
 def parse_month(text):
@@ -52,24 +45,11 @@ def unit_rankings(start, end):
             "most_bad": table["most_bad"][:TOP], "unranked": len(table["too_few"])}
 
 
-def in_chinese():
-    return force_locale("zh_Hans_CN") if has_app_context() else nullcontext()
-
-
-def closed_on_time(ticket, calendar):
-    """Closed with no stage ever late: no yellow card, the overall or agreed limit included."""
-    return not ticket.supervised
-
-
 def problem_details(start, end):
     """On-time closing, overdue at the month's end, accountability and typical cases."""
     calendar = workdays.current()
     cut = datetime.datetime.combine(end, datetime.time())
-    begin = datetime.datetime.combine(start, datetime.time())
-    # Closing on time counts the problems of the headline figures; a symposium's list is reported apart.
-    closed = list(Ticket.select().where(Ticket.status == "closed", Ticket.merged_into.is_null(), Ticket.symposium.is_null(),
-                                        Ticket.closed_at >= begin, Ticket.closed_at < cut))
-    on_time = sum(1 for t in closed if closed_on_time(t, calendar))
+    on_time = dashboard.on_time_rate(start, end)
     still_open = Ticket.select().where(Ticket.merged_into.is_null(), Ticket.created_at < cut,
                                        (Ticket.status == "open") | (Ticket.closed_at >= cut))
     overdue = [t for t in still_open if (ledger.overall_due(t, calendar) or cut) < cut]
@@ -84,10 +64,10 @@ def problem_details(start, end):
         m.kind_title = kinds.get(m.kind, m.kind)
         by_kind[m.kind_title] = by_kind.get(m.kind_title, 0) + 1
     with_measures = {m.ticket_id for m in measures if m.ticket_id}
-    solved = [t for t in closed if t.closing_kind == "solved"]
+    solved = within(Ticket.select().where(Ticket.closing_kind == "solved", Ticket.merged_into.is_null(),
+                                          Ticket.symposium.is_null()), Ticket.closed_at, start, end)
     typical = sorted(solved, key=lambda t: (t.id not in with_measures, -len(t.result or "")))[:3]
-    return {"closed": len(closed), "on_time": on_time,
-            "on_time_rate": on_time / len(closed) if closed else None,
+    return {"closed": on_time["closed"], "on_time": on_time["on_time"], "on_time_rate": on_time["rate"],
             "overdue": sorted(overdue, key=lambda t: t.created_at), "escalated": [t for t in overdue if t.supervised],
             "measures": measures, "measures_by_kind": by_kind, "typical": typical}
 
@@ -95,7 +75,7 @@ def problem_details(start, end):
 def monthly(year, month):
     """Everything the month's report says."""
     start, end = month_bounds(year, month)
-    previous = month_bounds(year - (month == 1), (month - 2) % 12 + 1)
+    previous = month_bounds(*month_before(year, month))
     this, before = figures.headline(start, end), figures.headline(*previous)
     return {
         "year": year, "month": month, "start": start, "end": end, "made_at": now(),

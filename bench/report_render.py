@@ -25,11 +25,12 @@ def main():
     folder = Path(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[1] == "--keep" else Path(tempfile.mkdtemp())
     folder.mkdir(parents=True, exist_ok=True)
     from app import create_app, report
+    from app.figures import month_before
     from models import db
     from seed.loader import load
     app = create_app({"INSTANCE_PATH": str(folder), "DATABASE_URL": f"sqlite:///{folder}/demo.sqlite3"})
     today = datetime.date.today()
-    year, month = (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
+    year, month = month_before(today.year, today.month)
     with app.app_context(), db.connection_context():
         load(demo=True)
         figures = report.monthly(year, month)

@@ -56,7 +56,7 @@ def test_the_page_shows_the_period_and_refuses_a_bad_one(client, login_as, count
     rate(county["hall_a"], "satisfied", OCT)
     rate(county["hall_a"], "dissatisfied", NOV)
     login_as("office")
-    page = client.get("/admin/?start=2026-11-01&end=2026-12-01").get_data(as_text=True)
+    page = client.get("/admin/?start=2026-11-01&end=2026-11-30").get_data(as_text=True)
     assert re.search(r'id="fig-collected"><a href="[^"]+">1<', page)
     assert 'id="fig-bad-rate">100.0%<' in page and "统计期间：2026-11-01 至 2026-11-30" in page
     assert 'id="chart-trend"' in page and "<svg" in page

@@ -13,6 +13,19 @@ from app.roles import UNIT_BOUND
 from models import AuditLog, Unit, db
 
 
+def read_period(args):
+    """(first day, last day) an officer typed as start and end, either empty; ValueError in Chinese."""
+    import datetime
+    try:
+        first = datetime.date.fromisoformat(args["start"]) if args.get("start") else None
+        last = datetime.date.fromisoformat(args["end"]) if args.get("end") else None
+    except ValueError:
+        raise ValueError(_("Dates are written as 2026-10-31.")) from None
+    if first and last and first > last:
+        raise ValueError(_("The period ends before it starts."))
+    return first, last
+
+
 def user_role():
     if not has_request_context() or not current_user.is_authenticated:
         return None

@@ -9,17 +9,18 @@ from peewee import fn
 
 from app import dashboard
 from app.figures import headline as figures_for
+from app.figures import month_before, month_bounds
 from app.roles import COMMISSION, UNIT_BOUND, AUDITOR, BUREAU, role_label
 from models import UNIT_KINDS, Staff, Ticket, Unit, Window
-from views.base import own_unit_ids
+from views.base import own_unit_ids, read_period
 
 # Roles that read the county's rating and problem figures.
 FIGURE_READERS = COMMISSION | {BUREAU, AUDITOR} | UNIT_BOUND
 
 
-def headline_figures(unit_ids=None):
+def headline_figures(unit_ids=None, start=None, end=None):
     """Evaluations and suggestions collected, problems accepted and solved, satisfaction."""
-    figures = figures_for(unit_ids=unit_ids)
+    figures = figures_for(start, end, unit_ids)
     figures["symposia"] = symposium_figures(unit_ids)
     return figures
 
@@ -47,25 +48,13 @@ def organisation_figures(unit_ids=None):
 
 
 def period_choices(today):
-    """Quick periods: (label, start, end) with end exclusive."""
+    """Quick periods: (label, first day, last day), as an officer would type them."""
     month_start = today.replace(day=1)
-    last_month = (month_start - datetime.timedelta(days=1)).replace(day=1)
+    last_month, _end = month_bounds(*month_before(today.year, today.month))
+    year_ago = month_bounds(*month_before(today.year - 1, today.month))[1]
     return [(_("All"), None, None), (_("This month"), month_start, None),
-            (_("Last month"), last_month, month_start),
-            (_("This year"), today.replace(month=1, day=1), None),
-            (_("Last 12 months"), (month_start - datetime.timedelta(days=335)).replace(day=1), None)]
-
-
-def read_period(args):
-    """(start, end exclusive, unit id) from the query string; ValueError in Chinese."""
-    try:
-        start = datetime.date.fromisoformat(args["start"]) if args.get("start") else None
-        end = datetime.date.fromisoformat(args["end"]) if args.get("end") else None
-    except ValueError:
-        raise ValueError(_("Dates are written as 2026-10-31.")) from None
-    if start and end and start >= end:
-        raise ValueError(_("The period ends before it starts."))
-    return start, end, args.get("unit", type=int)
+            (_("Last month"), last_month, month_start - datetime.timedelta(days=1)),
+            (_("This year"), today.replace(month=1, day=1), None), (_("Last 12 months"), year_ago, None)]
 
 
 class HomeView(AdminIndexView):
@@ -80,20 +69,21 @@ class HomeView(AdminIndexView):
         if current_user.role not in FIGURE_READERS:
             return self.render("admin/home.html", **context)
         try:
-            start, end, unit_id = read_period(request.args)
+            start, last = read_period(request.args)
         except ValueError as exc:
             return self.render("admin/home.html", **dict(context, error=str(exc))), 422
+        end = last + datetime.timedelta(days=1) if last else None  # the figures take [start, end)
+        unit_id = request.args.get("unit", type=int)
         if unit_id:  # one unit (and those under it), within what the officer may see
             chosen = set(Unit.subtree_ids(unit_id))
             unit_ids = chosen if unit_ids is None else chosen & set(unit_ids)
-        figures = figures_for(start, end, unit_ids)
-        figures["symposia"] = symposium_figures(unit_ids)
+        figures = headline_figures(unit_ids, start, end)
         units = Unit.select(Unit.id, Unit.name).where(Unit.active).order_by(Unit.kind, Unit.code)
         if current_user.role in UNIT_BOUND:
             units = units.where(Unit.id.in_(own_unit_ids()))
         return self.render(
             "admin/home.html", **dict(
-                context, figures=figures, start=start, end=end, unit_id=unit_id, units=list(units),
+                context, figures=figures, start=start, last=last, unit_id=unit_id, units=list(units),
                 periods=period_choices(datetime.date.today()),
                 national=dashboard.national(start, end, unit_ids),
                 active=dashboard.active_rating_rate(start, end, unit_ids),
@@ -103,5 +93,4 @@ class HomeView(AdminIndexView):
                 by_staff=dashboard.rankings(start, end, unit_ids, "staff"),
                 trend=dashboard.monthly_trend(start, end, unit_ids),
                 weekly=dashboard.weekly_trend(start, end, unit_ids), channels=dashboard.channels(start, end, unit_ids),
-                reasons=dashboard.reasons(start, end, unit_ids), min_sample=dashboard.MIN_SAMPLE,
-                timedelta=datetime.timedelta))
+                reasons=dashboard.reasons(start, end, unit_ids), min_sample=dashboard.MIN_SAMPLE))

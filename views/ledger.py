@@ -1,5 +1,4 @@
 """台账: the problems ledger as an XLSX workbook, filtered by period, unit, source and state."""
-import datetime
 import tempfile
 
 from flask import request, send_file
@@ -10,15 +9,8 @@ from flask_login import current_user
 from app import ledger
 from app.roles import AUDITOR, COMMISSION, HANDLER, UNIT_BOUND
 from models import CHANNELS, AuditLog, Unit, now
-from views.base import SecureBaseView, own_unit_ids
+from views.base import SecureBaseView, own_unit_ids, read_period
 from views.errors import render_error
-
-
-def parse_date(value):
-    try:
-        return datetime.date.fromisoformat(value) if value else None
-    except ValueError:
-        raise ValueError(_("Dates are written as 2026-10-31.")) from None
 
 
 class LedgerView(SecureBaseView):
@@ -27,9 +19,7 @@ class LedgerView(SecureBaseView):
     def filters(self):
         """The officer's choices, within what the role may see; ValueError with a Chinese message."""
         args = request.args
-        start, end = parse_date(args.get("start")), parse_date(args.get("end"))
-        if start and end and start > end:
-            raise ValueError(_("The period ends before it starts."))
+        start, end = read_period(args)
         source = args.get("source") or None
         if source and source not in dict(CHANNELS):
             raise ValueError(_("Unknown source."))

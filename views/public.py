@@ -110,13 +110,9 @@ def rate():
                                text=refused.errors["case_number"], kiosk=form.get("channel") == "kiosk",
                                back=back_to_start(form)), 409
     except ratings.RatingRefused as refused:
-        window, staff = ratings.target_for(form.get("token", ""))
-        if window is None and staff is None:
-            return render_template("public/message.html", title=_("This QR code is no longer valid"),
-                                   text=refused.errors.get("target", "")), 422
-        return rating_page(window if staff is None or form.get("channel") == "kiosk" else None, staff,
-                           form.get("channel") if form.get("channel") in ratings.CHANNELS else "qr",
-                           errors=refused.errors, form=form, status=422)
+        return rating_again(None, 422, refused.errors) or (render_template(
+            "public/message.html", title=_("This QR code is no longer valid"),
+            text=refused.errors.get("target", "")), 422)
     return render_template("public/thanks.html", evaluation=evaluation, ticket=ticket,
                            kiosk=form.get("channel") == "kiosk", back=back_to_start(form),
                            bad=scales.GRADE_OF[evaluation.level] == scales.BAD)
@@ -126,15 +122,15 @@ def back_to_start(form):
     return url_for("public.kiosk", window=form.get("bound")) if form.get("bound") else url_for("public.kiosk")
 
 
-def rating_again(notice, status):
-    """The rating page as it was sent, for the citizen to send again."""
+def rating_again(notice, status, errors=None):
+    """The rating page as it was sent, for the citizen to send again; None if its code is gone."""
     form = request.form
     window, staff = ratings.target_for(form.get("token", ""))
     if window is None and staff is None:
         return None
     channel = form.get("channel") if form.get("channel") in ratings.CHANNELS else "qr"
-    return rating_page(window if staff is None or channel == "kiosk" else None, staff, channel, form=form,
-                       status=status, notice=notice)
+    return rating_page(window if staff is None or channel == "kiosk" else None, staff, channel, errors=errors,
+                       form=form, status=status, notice=notice)
 
 
 def too_many(exc):

@@ -4,6 +4,7 @@ from flask_admin import expose
 from flask_login import current_user
 
 from app import report
+from app.figures import month_before
 from app.roles import AUDITOR, COMMISSION
 from models import AuditLog, now
 from views.base import SecureBaseView
@@ -18,7 +19,7 @@ class ReportView(SecureBaseView):
         if text:
             return report.parse_month(text)
         today = now().date()
-        return (today.year, today.month - 1) if today.month > 1 else (today.year - 1, 12)
+        return month_before(today.year, today.month)
 
     @expose("/")
     def index(self):

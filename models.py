@@ -576,8 +576,36 @@ class CaseVolume(BaseModel):
         indexes = ((("unit", "month"), True),)
 
 
+class RatingTally(BaseModel):
+    """Ratings counted per level, kept exact by the transaction that writes or excludes a rating (v14).
+
+    The dashboard reads a year of a province's ratings from a few thousand of these rows instead
+    of a million evaluations. One row per grain and key:
+    - grain "u": a unit's ratings of a month, by channel;
+    - grain "d": a unit's ratings of a day (period is the day), for the weekly trend;
+    - grain "w" / "s": a window's / an officer's ratings of a month (subject is its id);
+    - grain "r": a month's uses of one reason tag (subject) in a unit, by the rating's level.
+    Ratings excluded after an appeal are not counted.
+    """
+    grain = CharField(max_length=1)
+    period = DateField()  # the month's first day; the day itself for grain "d"
+    unit = IntegerField()
+    subject = IntegerField(default=0)
+    channel = CharField(max_length=16, default="")
+    very_satisfied = IntegerField(default=0)
+    satisfied = IntegerField(default=0)
+    basically_satisfied = IntegerField(default=0)
+    average = IntegerField(default=0)
+    dissatisfied = IntegerField(default=0)
+    very_dissatisfied = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("grain", "period", "unit", "subject", "channel"), True),)
+
+
 ALL_MODELS = (SystemSetting, Unit, Window, Staff, Reason, Contact, Evaluation, EvaluationReason,
               Message, Symposium, User, Ticket, TicketEvent, AuditLog, WorkflowVersion, WorkflowFile, CalendarDay,
-              Notification, Attachment, CoHandling, ApiToken, FraudSignal, Accountability, CaseVolume)
+              Notification, Attachment, CoHandling, ApiToken, FraudSignal, Accountability, CaseVolume,
+              RatingTally)
 
 __all__ = [m.__name__ for m in ALL_MODELS] + ["db", "fn", "JOIN", "ALL_MODELS", "mask_phone"]

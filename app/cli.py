@@ -1,4 +1,4 @@
-"""Command-line tasks: `flask create-user`, `flask seed`, `flask upgrade-db`."""
+"""Command-line tasks: `flask create-user`, `flask seed`, `flask upgrade-db`, `flask tallies check`…"""
 import click
 from flask import current_app
 from flask.cli import with_appcontext
@@ -184,7 +184,37 @@ def report_monthly(month, output):
                f"解决 {this['solved']} 件，满意率 {report.percent(this['satisfaction_rate'])}。")
 
 
+@click.group("tallies")
+def tallies_group():
+    """评价统计表 / Rating tallies."""
+
+
+@tallies_group.command("check")
+@with_appcontext
+def tallies_check():
+    """核对统计表与逐条重新计数是否一致 / Compare the tallies with a recount of every rating."""
+    from app import tallies
+    with db.connection_context():
+        differing = tallies.check()
+    if differing:
+        for key in differing[:20]:
+            click.echo(f"不一致：{key}")
+        raise click.ClickException(f"{len(differing)} 项统计与重新计数不一致：请运行 flask tallies rebuild。")
+    click.echo("评价统计与逐条重新计数一致。")
+
+
+@tallies_group.command("rebuild")
+@with_appcontext
+def tallies_rebuild():
+    """按评价记录重新生成统计表 / Count the tallies again from the evaluations."""
+    from app import tallies
+    with db.connection_context():
+        n = tallies.rebuild()
+        AuditLog.record("tallies_rebuild", None, detail=f"{n} rows")
+    click.echo(f"已重新计数：{n} 行统计。")
+
+
 def init_app(app):
     for command in (create_api_token, create_user, seed_command, upgrade_db, backup, check_workflows, sweep_command,
-                    move_tickets, report_group):
+                    move_tickets, report_group, tallies_group):
         app.cli.add_command(command)

@@ -129,6 +129,14 @@ def v13_case_volumes(migrator):
     db.create_tables([CaseVolume], safe=True)
 
 
+def v14_rating_tallies(migrator):
+    """Ratings counted per month, day, window, officer and reason, for the dashboard at scale."""
+    from app import tallies
+    from models import RatingTally
+    db.create_tables([RatingTally], safe=True)
+    tallies.rebuild()
+
+
 # version -> function(migrator) bringing the schema from version-1 to version.
 # Version 1 is the first released schema (tests/data/schema_v1.*.sql).
 MIGRATIONS = {
@@ -144,6 +152,7 @@ MIGRATIONS = {
     11: v11_lighter_rating_writes,
     12: v12_accountability,
     13: v13_case_volumes,
+    14: v14_rating_tallies,
 }
 
 LATEST = max(MIGRATIONS, default=1)

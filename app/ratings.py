@@ -9,7 +9,7 @@ import secrets
 
 from peewee import SQL, IntegrityError
 
-from app import scales, tickets
+from app import scales, tallies, tickets
 from app.db import compiled, insert_row
 from models import LEVELS, Contact, Evaluation, EvaluationReason, FraudSignal, Reason, Staff, Window, db, now
 
@@ -210,6 +210,7 @@ def submit(token, level, reason_ids, comment, phone, channel, submission_key, st
             link = compiled("reason link", lambda: EvaluationReason.insert(evaluation=0, reason=0).sql()[0])
             for reason in reasons:
                 db.execute_sql(link, (evaluation.id, reason.id))
+            tallies.count(unit_id, window_id, staff_by_code, channel, level, at, [r.id for r in reasons])
             ticket = tickets.open_for_evaluation(evaluation, at=at, reason_titles=titles, workflow=workflow,
                                                  title=title) if workflow else None
             flag_officer_device(evaluation, by_officer, at)

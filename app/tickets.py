@@ -7,7 +7,7 @@ import json
 
 from peewee import SQL, Case
 
-from app import workdays
+from app import tallies, workdays
 from app.db import compiled, insert_row
 from app.roles import UNIT_BOUND
 from app.workflow import engine, store
@@ -185,7 +185,7 @@ def act(ticket_id, user, action_id, data, at=None, expected_revision=None, attac
             CoHandling.update(answer=data["comment"].strip(), answered_at=at, answered_by=user.id) \
                 .where(CoHandling.id == row.id).execute()
         if change.action.effect == "exclude_evaluation" and ticket.evaluation_id:
-            Evaluation.update(excluded=True).where(Evaluation.id == ticket.evaluation_id).execute()
+            tallies.exclude(ticket.evaluation_id)
         if change.action.effect == engine.EXTEND_REQUEST:
             _notify(ticket, wf.stages[ticket.stage].extension_approver, "extension",
                     f"{ticket.code} 申请延期 {data['days']} 天，请审批。", at)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import yaml
 
+from app import tallies
 from app.roles import AUDITOR, BUREAU, HANDLER, INSPECTOR, LEADER, OFFICE, SYSADMIN
 from models import (Contact, Evaluation, EvaluationReason, Message, Reason, Staff, Symposium,
                     SystemSetting, Ticket, TicketEvent, Unit, User, Window, db)
@@ -182,7 +183,7 @@ def load_activity(today):
             contact=contact, created_at=working_time(rng, day))
         for title in reason_titles:
             EvaluationReason.create(evaluation=evaluation, reason=reasons[title])
-        return evaluation
+        return tallies.record(evaluation, [reasons[title].id for title in reason_titles])
 
     for _ in range(n_evaluations - n_problem_evaluations):
         day = past_weekday(rng, today, 200)

@@ -6,11 +6,9 @@ definitions over different rows.
 """
 import datetime
 
-from peewee import PostgresqlDatabase, fn
-
-from app import scales
+from app import scales, tallies
 from app.figures import within
-from models import CHANNELS, Evaluation, EvaluationReason, Reason, Staff, Ticket, Unit, Window, db
+from models import CHANNELS, Evaluation, Reason, Staff, Ticket, Unit, Window
 
 MIN_SAMPLE = 10  # ratings before a unit, window or officer is ranked: one vote ranks nobody
 
@@ -22,12 +20,15 @@ def _evaluations(start, end, unit_ids):
     return query
 
 
+def _grades(levels):
+    return scales.grade_counts(levels)
+
+
 def national(start=None, end=None, unit_ids=None):
     """政务服务“好差评” indicators: 差评率, 整改率, 回访率, 回访满意度."""
-    evaluations = _evaluations(start, end, unit_ids)
-    total = evaluations.count()
-    bad = evaluations.where(Evaluation.level.in_(scales.BAD_LEVELS))
-    n_bad = bad.count()
+    counted = _grades(tallies.counts(start, end, unit_ids).get((), {}))
+    total, n_bad = sum(counted.values()), counted[scales.BAD]
+    bad = _evaluations(start, end, unit_ids).where(Evaluation.level.in_(scales.BAD_LEVELS))
     handled = Ticket.select().where(Ticket.evaluation.in_(bad.select(Evaluation.id)))
     rectified = handled.where(Ticket.status == "closed", Ticket.closing_kind.in_(("solved", "explained"))).count()
     revisited = handled.where(Ticket.grade.is_null(False))
@@ -54,11 +55,8 @@ def active_rating_rate(start=None, end=None, unit_ids=None):
     if not cases:
         return {"cases": 0, "ratings": 0, "rate": None}
     # Ratings of the same units and months only, so that the two sides match.
-    ratings = 0
-    for unit_id, month, _n in rows:
-        following = datetime.date(month.year + (month.month == 12), month.month % 12 + 1, 1)
-        ratings += _evaluations(max(month, start) if start else month, min(following, end) if end else following,
-                                [unit_id]).count()
+    per_month = tallies.counts(start, end, {unit_id for unit_id, _month, _n in rows}, by=("unit", "month"))
+    ratings = sum(sum(per_month.get((unit_id, month), {}).values()) for unit_id, month, _n in rows)
     return {"cases": cases, "ratings": ratings, "rate": ratings / cases}
 
 
@@ -67,14 +65,9 @@ def rankings(start=None, end=None, unit_ids=None, by="unit", minimum=MIN_SAMPLE)
 
     Those with fewer than `minimum` ratings are left out of the ranking (returned apart).
     """
-    column, model = {"unit": (Evaluation.unit, Unit), "window": (Evaluation.window, Window),
-                     "staff": (Evaluation.staff, Staff)}[by]
-    rows = (_evaluations(start, end, unit_ids).select(column, Evaluation.level, fn.COUNT(Evaluation.id))
-            .where(column.is_null(False)).group_by(column, Evaluation.level).tuples())
-    counts = {}
-    for key, level, n in rows:
-        c = counts.setdefault(key, {scales.GOOD: 0, scales.NEUTRAL: 0, scales.BAD: 0})
-        c[scales.GRADE_OF[level]] += n
+    model = {"unit": Unit, "window": Window, "staff": Staff}[by]
+    counts = {key: _grades(levels) for (key,), levels in tallies.counts(start, end, unit_ids, by=(by,)).items()}
+    counts = {key: c for key, c in counts.items() if sum(c.values())}
     names = dict(model.select(model.id, model.name).where(model.id.in_(list(counts))).tuples()) if counts else {}
     table = [{"id": key, "name": names.get(key, str(key)), "total": sum(c.values()), "good": c[scales.GOOD],
               "bad": c[scales.BAD], "rate": c[scales.GOOD] / sum(c.values())} for key, c in counts.items()]
@@ -84,55 +77,55 @@ def rankings(start=None, end=None, unit_ids=None, by="unit", minimum=MIN_SAMPLE)
                                                                         key=lambda r: r["name"])}
 
 
-def _month_of(column):
-    if isinstance(db.obj, PostgresqlDatabase):
-        return fn.to_char(column, "YYYY-MM")
-    return fn.strftime("%Y-%m", column)
+def _trend(per):
+    """[(key, total, good, bad, rate)] in key order, periods with no rating left out."""
+    rows = []
+    for key, levels in sorted(per.items()):
+        c = _grades(levels)
+        total = sum(c.values())
+        if total:
+            rows.append((key, total, c[scales.GOOD], c[scales.BAD], c[scales.GOOD] / total))
+    return rows
 
 
 def monthly_trend(start=None, end=None, unit_ids=None):
     """[(month 'YYYY-MM', total, good, bad, rate)] in order."""
-    month = _month_of(Evaluation.created_at)
-    rows = (_evaluations(start, end, unit_ids).select(month.alias("m"), Evaluation.level, fn.COUNT(Evaluation.id))
-            .group_by(month, Evaluation.level).tuples())
-    per = {}
-    for key, level, n in rows:
-        c = per.setdefault(key, {scales.GOOD: 0, scales.NEUTRAL: 0, scales.BAD: 0})
-        c[scales.GRADE_OF[level]] += n
-    return [(key, sum(c.values()), c[scales.GOOD], c[scales.BAD], c[scales.GOOD] / sum(c.values()))
-            for key, c in sorted(per.items())]
+    return _trend({f"{month:%Y-%m}": levels for (month,), levels in tallies.counts(start, end, unit_ids, ("month",)).items()})
 
 
 def weekly_trend(start=None, end=None, unit_ids=None, weeks=12):
-    """[(week 'YYYY-Www' (ISO), total, good, bad, rate)] for the period's last `weeks` weeks."""
-    day = fn.DATE(Evaluation.created_at)
-    rows = (_evaluations(start, end, unit_ids).select(day.alias("d"), Evaluation.level, fn.COUNT(Evaluation.id))
-            .group_by(day, Evaluation.level).tuples())
+    """[(week 'YYYY-Www' (ISO), total, good, bad, rate)] for the `weeks` weeks up to the period's last rating."""
+    last = tallies.last_day(start, end, unit_ids)
+    if last is None:
+        return []
+    first = last - datetime.timedelta(days=last.weekday() + 7 * (weeks - 1))
     per = {}
-    for value, level, n in rows:
-        date = value if isinstance(value, datetime.date) else datetime.date.fromisoformat(str(value)[:10])
-        year, week, _weekday = date.isocalendar()
-        c = per.setdefault(f"{year}-W{week:02d}", {scales.GOOD: 0, scales.NEUTRAL: 0, scales.BAD: 0})
-        c[scales.GRADE_OF[level]] += n
-    return [(key, sum(c.values()), c[scales.GOOD], c[scales.BAD], c[scales.GOOD] / sum(c.values()))
-            for key, c in sorted(per.items())][-weeks:]
+    for (day,), levels in tallies.counts(max(first, start) if start else first, end, unit_ids, ("day",)).items():
+        year, week, _weekday = day.isocalendar()
+        bucket = per.setdefault(f"{year}-W{week:02d}", dict.fromkeys(levels, 0))
+        for level, n in levels.items():
+            bucket[level] += n
+    return _trend(per)
 
 
 def channels(start=None, end=None, unit_ids=None):
     """[(channel, its label, evaluations)] for the channels used, most used first."""
     labels = dict(CHANNELS)
-    rows = (_evaluations(start, end, unit_ids).select(Evaluation.channel, fn.COUNT(Evaluation.id))
-            .group_by(Evaluation.channel).tuples())
-    return sorted(((k, labels.get(k, k), n) for k, n in rows), key=lambda r: (-r[2], r[0]))
+    rows = [(key, labels.get(key, key), sum(levels.values()))
+            for (key,), levels in tallies.counts(start, end, unit_ids, ("channel",)).items()]
+    return sorted((r for r in rows if r[2]), key=lambda r: (-r[2], r[0]))
 
 
 def reasons(start=None, end=None, unit_ids=None):
     """[(reason, times given with a 差评)], most given first."""
-    bad = _evaluations(start, end, unit_ids).where(Evaluation.level.in_(scales.BAD_LEVELS))
-    return list(Reason.select(Reason.title, fn.COUNT(EvaluationReason.evaluation)).join(EvaluationReason)
-                .where(EvaluationReason.evaluation.in_(bad.select(Evaluation.id)))
-                .group_by(Reason.title).order_by(fn.COUNT(EvaluationReason.evaluation).desc(), Reason.title)
-                .tuples())
+    per = tallies.counts(start, end, unit_ids, ("reason",))
+    given = {key: sum(levels[level] for level in scales.BAD_LEVELS) for (key,), levels in per.items()}
+    given = {key: n for key, n in given.items() if n}
+    titles = dict(Reason.select(Reason.id, Reason.title).where(Reason.id.in_(list(given))).tuples()) if given else {}
+    totals = {}
+    for key, n in given.items():  # two tags of one title (one per scale) are one reason to the reader
+        totals[titles.get(key, str(key))] = totals.get(titles.get(key, str(key)), 0) + n
+    return sorted(totals.items(), key=lambda r: (-r[1], r[0]))
 
 
 def overdue_now(unit_ids=None, at=None):

@@ -11,7 +11,7 @@ import datetime
 from peewee import fn
 
 from app import scales
-from models import Evaluation, Message, Ticket
+from models import Message, Ticket
 
 
 def month_bounds(year, month):
@@ -35,11 +35,8 @@ def within(query, column, start, end):
 
 def grades(start=None, end=None, unit_ids=None):
     """{good, neutral, bad} of the evaluations in [start, end)."""
-    query = Evaluation.select(Evaluation.level, fn.COUNT(Evaluation.id)).where(~Evaluation.excluded)
-    if unit_ids is not None:
-        query = query.where(Evaluation.unit.in_(list(unit_ids)))
-    query = within(query, Evaluation.created_at, start, end)
-    return scales.grade_counts(dict(query.group_by(Evaluation.level).tuples()))
+    from app import tallies
+    return scales.grade_counts(tallies.counts(start, end, unit_ids).get((), {}))
 
 
 def problems(start=None, end=None, unit_ids=None, symposium=False):

@@ -2,7 +2,7 @@
 import datetime
 import re
 
-from app import dashboard, tickets
+from app import dashboard, tallies, tickets
 from models import Evaluation, Ticket
 
 OCT = datetime.datetime(2026, 10, 15, 10, 0)
@@ -10,8 +10,8 @@ NOV = datetime.datetime(2026, 11, 3, 10, 0)
 
 
 def rate(unit, level, at, window=None, staff=None, excluded=False, channel="kiosk"):
-    return Evaluation.create(unit=unit, window=window, staff=staff, level=level, channel=channel, created_at=at,
-                             excluded=excluded)
+    return tallies.record(Evaluation.create(unit=unit, window=window, staff=staff, level=level, channel=channel,
+                                            created_at=at, excluded=excluded))
 
 
 def test_national_indicators_against_a_recount(conn, county):

@@ -2,7 +2,7 @@
 import datetime
 import re
 
-from app import publication
+from app import publication, tallies
 from models import Evaluation
 from tests.conftest import csrf_token
 
@@ -12,11 +12,11 @@ def test_nothing_is_public_until_the_office_publishes(client, login_as, county):
     today = datetime.date.today()
     start, _end = publication.bounds("this_year", today)
     for i in range(10):
-        Evaluation.create(unit=county["hall_a"], window=county["w1"], staff=county["s1"],
+        tallies.record(Evaluation.create(unit=county["hall_a"], window=county["w1"], staff=county["s1"],
                           level="satisfied" if i < 9 else "dissatisfied", channel="kiosk",
-                          created_at=datetime.datetime.combine(today, datetime.time(9, 0)))
-    Evaluation.create(unit=county["hall_b"], level="satisfied", channel="kiosk",
-                      created_at=datetime.datetime.combine(today, datetime.time(9, 0)))
+                          created_at=datetime.datetime.combine(today, datetime.time(9, 0))))
+    tallies.record(Evaluation.create(unit=county["hall_b"], level="satisfied", channel="kiosk",
+                                     created_at=datetime.datetime.combine(today, datetime.time(9, 0))))
     login_as("office")
     token = csrf_token(client, "/admin/publication/")
     response = client.post("/admin/publication/", data={"csrf_token": token, "enabled": "1", "period": "this_year"})

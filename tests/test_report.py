@@ -5,7 +5,7 @@ import io
 import pytest
 from docx import Document
 
-from app import figures, report, tickets
+from app import figures, report, tallies, tickets
 from models import Accountability, Evaluation, EvaluationReason, Message, Reason, Ticket
 
 OCT = datetime.datetime(2026, 10, 15, 10, 0)
@@ -14,9 +14,10 @@ SEP = datetime.datetime(2026, 9, 10, 10, 0)
 
 def rate(unit, level, at, window=None, reasons=(), excluded=False):
     e = Evaluation.create(unit=unit, window=window, level=level, channel="kiosk", created_at=at, excluded=excluded)
-    for title in reasons:
-        EvaluationReason.create(evaluation=e, reason=Reason.get(Reason.title == title))
-    return e
+    ids = [Reason.get(Reason.title == title).id for title in reasons]
+    for reason_id in ids:
+        EvaluationReason.create(evaluation=e, reason=reason_id)
+    return tallies.record(e, ids)
 
 
 @pytest.fixture

@@ -53,7 +53,9 @@ def next_code(at):
     """
     prefix = f"ZTC-{at.year}-"
     key = f"ticket_number_{at.year}"
-    if SystemSetting.read(key) is None:
+    read = compiled("ticket number read", lambda: SystemSetting.select(SystemSetting.value)
+                    .where(SystemSetting.key == "").sql()[0])
+    if db.execute_sql(read, (key,)).fetchone() is None:
         numbers = [int(code[len(prefix):]) for (code,) in
                    Ticket.select(Ticket.code).where(Ticket.code.startswith(prefix)).tuples()
                    if code[len(prefix):].isdigit()]
@@ -61,7 +63,7 @@ def next_code(at):
     bump = compiled("ticket number", lambda: SystemSetting.update(
         value=SQL("CAST(CAST(value AS INTEGER) + 1 AS TEXT)")).where(SystemSetting.key == "").sql()[0])
     db.execute_sql(bump, (key,))
-    number = int(SystemSetting.read(key))
+    number = int(db.execute_sql(read, (key,)).fetchone()[0])
     return f"{prefix}{number:04d}"
 
 

@@ -11,7 +11,7 @@ from flask.sessions import SecureCookieSessionInterface
 
 from app import appeals, ratings, scales, tickets
 from models import LEVELS, ApiToken, Reason, Staff, Unit, Window, now
-from views.public import limiter
+from views.public import check_rating_limits, limiter
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -73,8 +73,8 @@ def scale():
 
 
 @bp.post("/evaluations")
-@limiter.limit(lambda: current_app.config["RATING_RATE_LIMIT"])
 def evaluations():
+    check_rating_limits(device=False)  # a device of the open API has no cookie
     data = body()
     if data is None:
         return error(400, "bad_json", "请求体应当是 JSON 对象。")

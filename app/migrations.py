@@ -23,16 +23,37 @@ def v2_unit_list_indexes(migrator):
     migrator.add_index("ticket", ("handling_unit_id", "created_at")).run()
 
 
+def _literal(value):
+    """A constant as SQL text, for a column's DEFAULT (where no parameter may stand)."""
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return str(int(value)) if isinstance(value, bool) else str(value)
+
+
 def ensure_columns(migrator, model, names):
     """Add the model's columns that the table lacks (a later migration may have added them)."""
     table = model._meta.table_name
     present = {c.name for c in db.get_columns(table)}
     for name in names:
         field = model._meta.fields[name]
-        if field.column_name not in present:
+        if field.column_name in present:
+            continue
+        if isinstance(migrator, SqliteMigrator) and not field.null and field.default is not None \
+                and not callable(field.default):
+            # peewee's SQLite migrator adds NOT NULL by copying the table and dropping the old
+            # one, which the rows of other tables pointing at it forbid: say the default instead.
+            kind = db.get_sql_context().sql(field.ddl_datatype(db.get_sql_context())).query()[0]
+            db.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN "{field.column_name}" {kind} NOT NULL '
+                           f"DEFAULT {_literal(field.db_value(field.default))}")
+        else:
             migrator.add_column(table, field.column_name, field).run()
-    for index_fields, unique in getattr(model._meta, "indexes", ()):
+    for entry in getattr(model._meta, "indexes", ()):
+        if not isinstance(entry, tuple):  # a ModelIndex (partial): the migration that needs it creates it
+            continue
+        index_fields, unique = entry
         columns = [model._meta.fields[f].column_name for f in index_fields]
+        if not set(columns) <= present | {model._meta.fields[n].column_name for n in names}:
+            continue  # over a column a later migration adds: that one creates it
         if not any(list(i.columns) == columns for i in db.get_indexes(table)):
             migrator.add_index(table, columns, unique).run()
 

@@ -43,6 +43,14 @@ def build_v1():
     unit_id = db.execute_sql("SELECT id FROM unit WHERE code = 'H01'").fetchone()[0]
     db.execute_sql("INSERT INTO evaluation (unit_id, level, comment, channel, created_at) "
                    f"VALUES ({unit_id}, 'dissatisfied', '升级前的评价', 'kiosk', '2026-01-05 10:00:00')")
+    # A ticket with its history: a table that others point at cannot be copied and dropped to
+    # add a column, which is how peewee's SQLite migrator adds a NOT NULL one.
+    db.execute_sql("INSERT INTO ticket (code, title, content, source, unit_id, handling_unit_id, query_code, "
+                   "workflow, stage, status, result, created_at) VALUES ('ZTC-2026-0001', '窗口拖拉', '内容', "
+                   f"'kiosk', {unit_id}, {unit_id}, 'Q1', 'problem', 'accept', 'open', '', '2026-01-05 11:00:00')")
+    ticket_id = db.execute_sql("SELECT id FROM ticket").fetchone()[0]
+    db.execute_sql("INSERT INTO ticket_event (ticket_id, action, from_stage, to_stage, comment, created_at) "
+                   f"VALUES ({ticket_id}, 'open', '', 'accept', '', '2026-01-05 11:00:00')")
 
 
 def test_a_new_database_starts_at_the_latest_version(conn):
@@ -59,6 +67,10 @@ def test_version_1_database_is_upgraded_without_losing_data(conn):
     assert schema() == fresh
     evaluation = Evaluation.get()
     assert evaluation.comment == "升级前的评价" and evaluation.unit.code == "H01"
+    from models import Ticket
+    ticket = Ticket.get()
+    assert ticket.code == "ZTC-2026-0001" and ticket.bad_rating is False and ticket.revision == 0
+    assert [e.action for e in ticket.events] == ["open"]
     assert migrations.upgrade() == (migrations.LATEST, migrations.LATEST)  # nothing more to do
 
 

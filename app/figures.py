@@ -8,7 +8,7 @@
 """
 import datetime
 
-from peewee import fn
+from peewee import SQL, Case, fn
 
 from app import scales
 from models import Message, Ticket
@@ -40,20 +40,39 @@ def grades(start=None, end=None, unit_ids=None):
 
 
 def problems(start=None, end=None, unit_ids=None, symposium=False):
-    """{accepted, solved, explained, open} for problems in [start, end)."""
+    """{accepted, solved, explained, open, closed, closed_on_time} for problems in [start, end)."""
     base = Ticket.select().where(Ticket.symposium.is_null(not symposium), Ticket.merged_into.is_null())
     if unit_ids is not None:
         base = base.where(Ticket.handling_unit.in_(list(unit_ids)))
     accepted = within(base, Ticket.created_at, start, end).count()
-    closing = dict(within(base.select(Ticket.closing_kind, fn.COUNT(Ticket.id)).where(Ticket.status == "closed"),
-                           Ticket.closed_at, start, end).group_by(Ticket.closing_kind).tuples())
+    closing = closed_problems(start, end, unit_ids, symposium)
     still_open = base.where(Ticket.status == "open")
     if end is not None:
         cut = datetime.datetime.combine(end, datetime.time())
         still_open = base.where(Ticket.created_at < cut,
                                 (Ticket.status == "open") | (Ticket.closed_at >= cut))
-    return {"accepted": accepted, "solved": closing.get("solved", 0), "explained": closing.get("explained", 0),
+    return {"accepted": accepted, "solved": closing["solved"], "explained": closing["explained"],
+            "closed": closing["closed"], "closed_on_time": closing["on_time"],
             "open": still_open.count()}
+
+
+def closed_problems(start=None, end=None, unit_ids=None, symposium=False):
+    """{closed, solved, explained, on_time} of the problems closed in [start, end).
+
+    One pass over one index (closed_at first), summed, not grouped: a province's year of closed
+    problems is tens of thousands, and a GROUP BY would sort them all to count three kinds.
+    COUNT(*), not COUNT(id): PostgreSQL would fetch every row for an id the index lacks.
+    """
+    def count(condition):
+        return fn.SUM(Case(None, ((condition, 1),), 0))
+    query = within(Ticket.select(fn.COUNT(SQL("*")), count(Ticket.closing_kind == "solved"),
+                                 count(Ticket.closing_kind == "explained"), count(~Ticket.supervised))
+                   .where(Ticket.status == "closed", Ticket.symposium.is_null(not symposium),
+                          Ticket.merged_into.is_null()), Ticket.closed_at, start, end)
+    if unit_ids is not None:
+        query = query.where(Ticket.handling_unit.in_(list(unit_ids)))
+    closed, solved, explained, on_time = (int(n or 0) for n in query.tuples()[0])
+    return {"closed": closed, "solved": solved, "explained": explained, "on_time": on_time}
 
 
 def headline(start=None, end=None, unit_ids=None):

@@ -6,7 +6,8 @@ every moment, right after an appeal excluded a rating included. `check()` proves
 (`flask tallies check`), `rebuild()` recounts (the v14 upgrade, or after a restore by hand).
 
 `counts()` answers "ratings per level, grouped by …" for any period: whole months from the
-monthly rows, the part-months at either end from the evaluations themselves (indexed by time).
+monthly and yearly rows, the part-months at either end from the evaluations themselves (indexed
+by time).
 """
 import datetime
 from collections import defaultdict
@@ -14,18 +15,26 @@ from collections import defaultdict
 from peewee import EXCLUDED, fn
 
 from app.db import compiled
-from models import LEVELS, Evaluation, EvaluationReason, RatingTally, db
+from models import LEVELS, Evaluation, EvaluationReason, RatingTally, Ticket, db
 
 LEVEL_COLUMNS = tuple(level for level, _label in LEVELS)
 KEY_COLUMNS = ("grain", "period", "unit", "subject", "channel")
 MONTHLY_GRAINS = ("u", "w", "s", "r")
+# Each monthly grain's twin by calendar year (period: 1 January). A ranking of the last twelve
+# months reads one month and one year of each officer, not twelve months: see _plan().
+YEARLY = {grain: grain.upper() for grain in MONTHLY_GRAINS}
 
 
 def month_of(day):
     return day.replace(day=1)
 
 
+def year_of(day):
+    return day.replace(month=1, day=1)
+
+
 def _keys(unit_id, window_id, staff_id, channel, at, reason_ids):
+    """The rows one rating counts in: its day, and its month and its year in each monthly grain."""
     day = at.date() if isinstance(at, datetime.datetime) else at
     month = month_of(day)
     keys = [("u", month, unit_id, 0, channel), ("d", day, unit_id, 0, "")]
@@ -34,6 +43,8 @@ def _keys(unit_id, window_id, staff_id, channel, at, reason_ids):
     if staff_id:
         keys.append(("s", month, unit_id, staff_id, ""))
     keys.extend(("r", month, unit_id, reason_id, "") for reason_id in reason_ids)
+    year = year_of(day)
+    keys.extend([(YEARLY[grain], year, *rest) for grain, _month, *rest in keys if grain in YEARLY])
     return keys
 
 
@@ -63,13 +74,14 @@ def record(evaluation, reason_ids=()):
 
 
 def exclude(evaluation_id):
-    """Leave a rating out of the figures after an upheld appeal: its flag and its tallies at once.
+    """Leave a rating out of the figures after an upheld appeal: its flag, its tallies, its ticket's mark.
 
     Conditional, so that excluding twice takes it away once.
     """
     changed = (Evaluation.update(excluded=True)
                .where(Evaluation.id == evaluation_id, Evaluation.excluded == False).execute())  # noqa: E712
     if changed:
+        Ticket.update(bad_rating=False).where(Ticket.evaluation == evaluation_id).execute()
         e = Evaluation.get_by_id(evaluation_id)
         reasons = [r for (r,) in EvaluationReason.select(EvaluationReason.reason)
                    .where(EvaluationReason.evaluation == evaluation_id).tuples()]
@@ -156,25 +168,40 @@ def counts(start=None, end=None, unit_ids=None, by=()):
     `by`: a tuple of "unit", "channel", "window", "staff", "reason", "month" (a date, the month's
     first day) or "day" (a date; alone). () gives one key, ().
     """
+    return {key: dict(zip(LEVEL_COLUMNS, levels)) for key, levels in _counted(start, end, unit_ids, by).items()}
+
+
+def grade_totals(start=None, end=None, unit_ids=None, by=()):
+    """{key tuple: (good, neutral, bad)}: counts() summed by grade, for the thousands of officers a
+    ranking weighs, without a dictionary each."""
+    from app import scales
+    columns = [[LEVEL_COLUMNS.index(level) for level in levels]
+               for levels in (scales.GOOD_LEVELS, scales.NEUTRAL_LEVELS, scales.BAD_LEVELS)]
+    good, neutral, bad = columns
+    return {key: (sum(levels[i] for i in good), sum(levels[i] for i in neutral), sum(levels[i] for i in bad))
+            for key, levels in _counted(start, end, unit_ids, by).items()}
+
+
+def _counted(start, end, unit_ids, by):
+    """{key: [n per level, in LEVEL_COLUMNS order]}."""
     dims = _dims()
     grains = {dims[d][0] for d in by} - {None}
     if len(grains) > 1:
         raise ValueError(f"cannot group ratings by {by} together")
     grain = grains.pop() if grains else "u"
-    out = defaultdict(lambda: dict.fromkeys(LEVEL_COLUMNS, 0))
+    out = {}  # key -> [n per level, in LEVEL_COLUMNS order]
+    first, after = _whole_months(start, end)
     if grain == "d":
         _add_tallies(out, grain, by, start, end, unit_ids)
-        return dict(out)
-    first, after = _whole_months(start, end)
-    if first is not None and after is not None and first >= after:  # no whole month inside
+    elif first is not None and after is not None and first >= after:  # no whole month inside
         _add_raw(out, by, start, end, unit_ids)
-        return dict(out)
-    _add_tallies(out, grain, by, first, after, unit_ids)
-    if start is not None and start < first:
-        _add_raw(out, by, start, first, unit_ids)
-    if end is not None and after < end:
-        _add_raw(out, by, after, end, unit_ids)
-    return dict(out)
+    else:
+        _add_tallies(out, grain, by, first, after, unit_ids)
+        if start is not None and start < first:
+            _add_raw(out, by, start, first, unit_ids)
+        if end is not None and after < end:
+            _add_raw(out, by, after, end, unit_ids)
+    return out
 
 
 def last_day(start=None, end=None, unit_ids=None):
@@ -190,24 +217,98 @@ def last_day(start=None, end=None, unit_ids=None):
     return _as_date(found) if found is not None else None
 
 
+def _next_year(day):
+    return day.replace(year=day.year + 1, month=1, day=1)
+
+
+def _months_between(a, b):
+    return (b.year - a.year) * 12 + b.month - a.month
+
+
+def _plan(first, after):
+    """[(yearly?, lo, hi, sign)]: the whole months [first, after) as years and months to add or take away.
+
+    A year whose months are mostly inside is read as its year row less the months outside;
+    the others as their months. Either bound None: open on that side.
+    """
+    if first is not None and after is not None and after <= _next_year(first):  # inside one year
+        year = year_of(first)
+        inside = _months_between(first, after)
+        parts = [(False, first, after, 1)] if inside <= 12 - inside else [
+            (True, year, _next_year(year), 1), (False, year, first, -1), (False, after, _next_year(year), -1)]
+        return [p for p in parts if p[1] < p[2]]
+    parts = []
+    # The first, partly covered year: its months, or its year less the months before `first`.
+    if first is not None and first.month != 1:
+        year = year_of(first)
+        inside = 12 - (first.month - 1)
+        if inside <= 12 - inside:
+            parts.append((False, first, _next_year(year), 1))
+        else:
+            parts += [(True, year, _next_year(year), 1), (False, year, first, -1)]
+        years_from = _next_year(year)
+    else:
+        years_from = first
+    # The last, partly covered year likewise; the whole years between read as years.
+    if after is not None and after.month != 1:
+        year = year_of(after)
+        inside = after.month - 1
+        parts.append((True, years_from, year, 1))
+        if inside <= 12 - inside:
+            parts.append((False, year, after, 1))
+        else:
+            parts += [(True, year, _next_year(year), 1), (False, after, _next_year(year), -1)]
+    else:
+        parts.append((True, years_from, after, 1))
+    return [p for p in parts if p[1] is None or p[2] is None or p[1] < p[2]]
+
+
 def _add_tallies(out, grain, by, first, after, unit_ids):
-    dims = _dims()
-    keys = [dims[d][1] for d in by]
-    sums = [fn.SUM(getattr(RatingTally, name)) for name in LEVEL_COLUMNS]
-    query = RatingTally.select(*keys, *sums).where(RatingTally.grain == grain)
-    if first is not None:
-        query = query.where(RatingTally.period >= first)
-    if after is not None:
-        query = query.where(RatingTally.period < after)
-    if unit_ids is not None:
-        query = query.where(RatingTally.unit.in_(list(unit_ids)))
-    if keys:
-        query = query.group_by(*keys)
-    for row in query.tuples():
-        key = tuple(_as_date(v) if d in ("month", "day") else v for d, v in zip(by, row))
-        levels = out[key]
-        for name, n in zip(LEVEL_COLUMNS, row[len(keys):]):
-            levels[name] += int(n or 0)
+    if grain in YEARLY and "month" not in by:
+        parts = [(YEARLY[grain] if yearly else grain, lo, hi, sign) for yearly, lo, hi, sign in _plan(first, after)]
+    else:
+        parts = [(grain, first, after, 1)]
+    if parts:
+        _add_rows(out, by, parts, unit_ids)
+
+
+def _add_rows(out, by, parts, unit_ids):
+    """Sum the tallies of each (grain, lo, hi, sign) part into `out`, in one statement.
+
+    Written as SQL text, UNION ALL of the parts under one GROUP BY: a ranking gets each officer
+    once, not once per part, and Python handles a row per officer and not more.
+    """
+    mark = db.obj.param
+    keys = ", ".join(f'"{_dims()[d][1].column_name}"' for d in by)
+    texts, params = [], []
+    for grain, lo, hi, sign in parts:
+        where = ['"grain" = ' + mark]
+        params.append(grain)
+        for op, bound in ((">=", lo), ("<", hi)):
+            if bound is not None:
+                where.append(f'"period" {op} {mark}')
+                params.append(str(bound))
+        if unit_ids is not None:
+            units = list(unit_ids) or [0]
+            where.append(f'"unit" IN ({", ".join([mark] * len(units))})')
+            params.extend(units)
+        levels = ", ".join(f'{sign} * "{name}" AS "{name}"' for name in LEVEL_COLUMNS)
+        texts.append(f'SELECT {keys + ", " if keys else ""}{levels} FROM "rating_tally" WHERE {" AND ".join(where)}')
+    sums = ", ".join(f'SUM("{name}")' for name in LEVEL_COLUMNS)
+    sql = (f'SELECT {keys + ", " if keys else ""}{sums} FROM ({" UNION ALL ".join(texts)}) AS parts'
+           + (f" GROUP BY {keys}" if keys else ""))
+    dated = [i for i, d in enumerate(by) if d in ("month", "day")]
+    width = len(by)
+    for row in db.execute_sql(sql, params).fetchall():
+        key = row[:width]
+        if dated:
+            key = tuple(_as_date(v) if i in dated else v for i, v in enumerate(key))
+        levels = out.get(key)
+        if levels is None:
+            out[key] = [int(n or 0) for n in row[width:]]
+        else:  # a key the part-month rows had already
+            for i, n in enumerate(row[width:]):
+                levels[i] += int(n or 0)
 
 
 def _add_raw(out, by, start, end, unit_ids):
@@ -229,7 +330,7 @@ def _add_raw(out, by, start, end, unit_ids):
             continue
         key = tuple(month_of(_as_date(v)) if d == "month" else _as_date(v) if d == "day" else v
                     for d, v in zip(by, values))
-        out[key][level] += n
+        out.setdefault(key, [0] * len(LEVEL_COLUMNS))[LEVEL_COLUMNS.index(level)] += n
 
 
 def _as_date(value):

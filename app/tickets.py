@@ -7,13 +7,13 @@ import json
 
 from peewee import SQL, Case
 
-from app import tallies, workdays
+from app import scales, tallies, workdays
 from app.db import compiled, insert_row
 from app.roles import UNIT_BOUND
 from app.workflow import engine, store
 from app.workflow.engine import Actor, TicketState
 from app.workflow.errors import ActionRefused, StaleTicket
-from models import (AuditLog, CoHandling, Evaluation, Notification, SystemSetting, Ticket, TicketEvent, Unit, db,
+from models import (AuditLog, CoHandling, Notification, SystemSetting, Ticket, TicketEvent, Unit, db,
                     now)
 
 ALERT_KINDS = {1: "remind", 2: "yellow", 3: "red"}
@@ -463,7 +463,8 @@ def open_for_evaluation(evaluation, actor_user=None, at=None, reason_titles=None
                        source=evaluation.channel, actor_user=actor_user, at=at,
                        received_at=evaluation.created_at, unit=evaluation.unit_id,
                        window=evaluation.window_id, staff=evaluation.staff_id, evaluation=evaluation.id,
-                       contact=evaluation.contact_id)
+                       contact=evaluation.contact_id,
+                       bad_rating=scales.GRADE_OF.get(evaluation.level) == scales.BAD and not evaluation.excluded)
 
 
 def open_for_message(message, actor_user=None, at=None):

@@ -21,7 +21,7 @@ def test_national_indicators_against_a_recount(conn, county):
     bad = [rate(a, level, OCT) for level in ("dissatisfied", "dissatisfied", "very_dissatisfied", "dissatisfied")]
     rate(a, "dissatisfied", OCT, excluded=True)  # upheld appeal: not a 差评 any more
     for i, e in enumerate(bad[:2]):  # two handled to the end; the first one revisited and satisfied
-        t = tickets.open_ticket("evaluation", title="差评", content="", source="kiosk", evaluation=e.id, at=OCT)
+        t = tickets.open_for_evaluation(e, at=OCT, workflow="evaluation")
         Ticket.update(status="closed", closing_kind="solved", grade="satisfied" if i == 0 else None) \
             .where(Ticket.id == t.id).execute()
     n = dashboard.national()

@@ -101,6 +101,31 @@ def test_the_dashboards_figures_come_out_the_same_as_a_recount(rated, county):
         [(f"{k[0]:%Y-%m}", sum(c.values())) for k, c in sorted(months.items())]
 
 
+def test_the_national_ticket_figures_equal_a_recount_after_an_appeal(rated, county):
+    """整改率, 回访率, 回访满意度 read from the tickets' own mark: the same as joining the ratings."""
+    from models import Ticket
+    rated_tickets = list(Ticket.select().where(Ticket.evaluation.is_null(False), Ticket.workflow != "appeal")
+                         .order_by(Ticket.id))
+    assert len(rated_tickets) > 20
+    for i, ticket in enumerate(rated_tickets):  # some solved, some revisited, some pleased
+        Ticket.update(status="closed" if i % 3 else "open", closing_kind="solved" if i % 3 else None,
+                      grade=("satisfied", "dissatisfied", None)[i % 3]).where(Ticket.id == ticket.id).execute()
+    assert tallies.exclude(rated_tickets[0].evaluation_id) is True  # upheld later: its ticket leaves the figures
+    periods = [(None, None, None), (datetime.date(2026, 2, 14), datetime.date(2026, 10, 9), None),
+               (datetime.date(2026, 5, 1), None, {county["hall_b"].id})]
+    for start, end, unit_ids in periods:
+        joined = [t for t in Ticket.select(Ticket, Evaluation).join(Evaluation, on=(Ticket.evaluation == Evaluation.id))
+                  .where(Ticket.workflow != "appeal", Evaluation.excluded == False,  # noqa: E712
+                         Evaluation.level.in_(scales.BAD_LEVELS))
+                  if (start is None or t.evaluation.created_at.date() >= start)
+                  and (end is None or t.evaluation.created_at.date() < end)
+                  and (unit_ids is None or t.evaluation.unit_id in unit_ids)]
+        national = dashboard.national(start, end, unit_ids)
+        assert national["rectified"] == sum(t.status == "closed" and t.closing_kind == "solved" for t in joined)
+        assert national["revisited"] == sum(t.grade is not None for t in joined)
+        assert national["revisit_pleased"] == sum(t.grade == "satisfied" for t in joined)
+
+
 def test_an_appeal_upheld_twice_takes_the_rating_away_once(rated):
     evaluation = next(e for e in rated if not Evaluation.get_by_id(e.id).excluded)
     assert tallies.exclude(evaluation.id) is True

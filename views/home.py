@@ -28,7 +28,7 @@ def headline_figures(unit_ids=None, start=None, end=None):
 def symposium_figures(unit_ids=None):
     from app.symposia import tally
     query = (Ticket.select(Ticket.status, Ticket.closing_kind, fn.COUNT(Ticket.id))
-             .where(Ticket.symposium.is_null(False)))
+             .where(Ticket.symposium > 0))  # not IS NOT NULL, which SQLite answers by reading every ticket
     if unit_ids is not None:
         query = query.where(Ticket.handling_unit.in_(unit_ids))
     return tally(query.group_by(Ticket.status, Ticket.closing_kind).tuples())
@@ -87,7 +87,7 @@ class HomeView(AdminIndexView):
                 periods=period_choices(datetime.date.today()),
                 national=dashboard.national(start, end, unit_ids),
                 active=dashboard.active_rating_rate(start, end, unit_ids),
-                on_time=dashboard.on_time_rate(start, end, unit_ids), overdue=dashboard.overdue_now(unit_ids),
+                on_time=dashboard.on_time_rate(start, end, unit_ids, figures), overdue=dashboard.overdue_now(unit_ids),
                 by_unit=dashboard.rankings(start, end, unit_ids, "unit"),
                 by_window=dashboard.rankings(start, end, unit_ids, "window"),
                 by_staff=dashboard.rankings(start, end, unit_ids, "staff"),

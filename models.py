@@ -207,6 +207,13 @@ class Evaluation(BaseModel):
         return dict(LEVELS).get(self.level, self.level)
 
 
+# The ratings excluded after an appeal: the few the tallies leave out, which the evaluations
+# list counts beside them, read from this index alone (v16). Partial, so no other rating writes
+# to it; the condition is the bare column, the one form SQLite matches against a query's WHERE.
+Evaluation.add_index(Evaluation.index(Evaluation.created_at, Evaluation.unit, Evaluation.level,
+                                      where=Evaluation.excluded, name="evaluation_excluded"))
+
+
 class EvaluationReason(BaseModel):
     # evaluation: the composite primary key's own index starts with it (v11).
     evaluation = ForeignKeyField(Evaluation, backref="reason_links", on_delete="RESTRICT", index=False)

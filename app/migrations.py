@@ -4,7 +4,7 @@ Each migration runs in its own transaction together with the version bump, so a 
 upgrade leaves the database at the last good version, never half-changed.
 """
 from playhouse.migrate import PostgresqlMigrator, SqliteMigrator
-from peewee import PostgresqlDatabase
+from peewee import ModelIndex, PostgresqlDatabase
 
 from models import ALL_MODELS, SystemSetting, db
 
@@ -175,6 +175,14 @@ def v15_problem_figure_indexes(migrator):
     Ticket._schema.create_indexes(safe=True)
 
 
+def v16_excluded_ratings_index(migrator):
+    """The ratings excluded after an appeal, in a partial index: the evaluations list counts them beside the tallies."""
+    from models import Evaluation
+    for index in Evaluation._meta.indexes:
+        if isinstance(index, ModelIndex):  # partial: migrator.add_index cannot write its WHERE
+            db.execute(index)
+
+
 # version -> function(migrator) bringing the schema from version-1 to version.
 # Version 1 is the first released schema (tests/data/schema_v1.*.sql).
 MIGRATIONS = {
@@ -192,6 +200,7 @@ MIGRATIONS = {
     13: v13_case_volumes,
     14: v14_rating_tallies,
     15: v15_problem_figure_indexes,
+    16: v16_excluded_ratings_index,
 }
 
 LATEST = max(MIGRATIONS, default=1)

@@ -1,17 +1,22 @@
 """Citizens' evaluations: read-only grid with filters, search and Excel export."""
+import functools
+import operator
 from collections import defaultdict
 
 from flask import abort, flash, url_for
 from flask_admin.actions import action
-from flask_admin.contrib.peewee.filters import FilterEqual
+from flask_admin.contrib.peewee.filters import (DateTimeBetweenFilter, DateTimeEqualFilter, DateTimeGreaterFilter,
+                                                DateTimeSmallerFilter, FilterEqual)
+from flask_admin.contrib.peewee.tools import parse_like_term
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from markupsafe import Markup
 from peewee import JOIN
 
-from app import scales
+from app import paging, scales
 from app.roles import AUDITOR, BUREAU, HANDLER, INSPECTOR, LEADER, OFFICE, UNIT_BOUND
+from app.tallies import LEVEL_COLUMNS
 from models import CHANNELS, LEVELS, Evaluation, EvaluationReason, Reason, Staff, Unit, Window
 from views.base import own_unit_ids, request_options, user_role
 from views.org import OrgModelView, unit_options, window_options
@@ -28,8 +33,11 @@ def staff_options():
 class FilterGrade(FilterEqual):
     """好评 / 中评 / 差评 whatever the scale: the grade's levels of both scales."""
 
+    def levels(self, value):
+        return [level for level, grade in scales.GRADE_OF.items() if grade == value]
+
     def apply(self, query, value):
-        return query.where(Evaluation.level.in_([l for l, g in scales.GRADE_OF.items() if g == value]))
+        return query.where(Evaluation.level.in_(self.levels(value)))
 
 
 def appeal_link(view, context, model, name):
@@ -85,11 +93,89 @@ class EvaluationAdmin(OrgModelView):
                 .switch(Evaluation).join(Window, JOIN.LEFT_OUTER)
                 .switch(Evaluation).join(Staff, JOIN.LEFT_OUTER))
 
-    def get_list(self, *args, **kwargs):
-        count, rows = super().get_list(*args, **kwargs)
-        if kwargs.get("execute", True):
-            attach_reasons(rows)
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+        """Flask-Admin's list, counted and paged without stepping through the rows before the page (app.paging)."""
+        if page_size is None:
+            page_size = self.page_size
+        field, desc = self._list_order(sort_column, sort_desc)
+        narrow = functools.partial(self._narrow, search=search, filters=filters)
+        offset = (page or 0) * page_size if page_size else 0
+        tallied = self._tallied(search, filters)
+        timeline = None
+        if tallied is not None and (offset or not self.simple_list_pager):
+            timeline = paging.Timeline(narrow, **tallied)
+            if timeline.total < paging.EXACT_BELOW:
+                timeline = None
+        count = None
+        if not self.simple_list_pager:
+            count = timeline.total if timeline else paging.count(narrow)
+        if not execute or not page_size:
+            query = narrow(self.base_query()).order_by(*paging.ordering(field, desc))
+            if page_size:
+                query = query.limit(page_size).offset(offset)
+            if not execute:
+                return count, query
+            rows = list(query)
+        elif timeline and field is Evaluation.created_at:
+            rows = self._rows(timeline.page_ids(offset, page_size, desc))
+        else:
+            rows = self._rows(paging.page_ids(narrow, field, desc, offset, page_size, count))
+        attach_reasons(rows)
         return count, rows
+
+    def _list_order(self, sort_column, sort_desc):
+        name, desc = ((self._sortable_columns[sort_column], sort_desc) if sort_column is not None
+                      else self._get_default_order()[0])
+        return (getattr(Evaluation, name) if isinstance(name, str) else name), bool(desc)
+
+    def _narrow(self, query, search=None, filters=None):
+        """The conditions of Flask-Admin's get_list, on any query of evaluations: scope, search, filters."""
+        query = self.scope(query)
+        joins = set()
+        if self._search_supported and search:
+            for word in search.split(" "):
+                if word:
+                    term = parse_like_term(word)
+                    for field in self._search_fields:
+                        query = self._handle_join(query, field, joins)
+                    query = query.where(functools.reduce(operator.or_, (f ** term for f in self._search_fields)))
+        for index, _name, value in filters or ():
+            flt = self._filters[index]
+            query = self._handle_join(query, flt.column, joins)
+            query = flt.apply(query, flt.clean(value))
+        return query
+
+    def _tallied(self, search, filters):
+        """What the rating tallies can answer of the list (paging.Timeline's arguments), or None."""
+        if search:
+            return None
+        units = set(own_unit_ids()) if user_role() in UNIT_BOUND else None
+        levels, first, last = set(LEVEL_COLUMNS), None, None
+        for index, _name, value in filters or ():
+            flt = self._filters[index]
+            value, kind = flt.clean(value), type(flt)
+            if kind is FilterEqual and flt.column is Evaluation.unit and str(value).isdigit():
+                units = {int(value)} if units is None else units & {int(value)}
+            elif kind is FilterEqual and flt.column is Evaluation.level:
+                levels &= {value}
+            elif kind is FilterGrade:
+                levels &= set(flt.levels(value))
+            elif kind in (DateTimeGreaterFilter, DateTimeSmallerFilter, DateTimeEqualFilter, DateTimeBetweenFilter):
+                start, end = value if kind is DateTimeBetweenFilter else (value, value)
+                if kind is not DateTimeSmallerFilter:
+                    first = start.date() if first is None else max(first, start.date())
+                if kind is not DateTimeGreaterFilter:
+                    last = end.date() if last is None else min(last, end.date())
+            else:
+                return None
+        return {"units": units, "levels": levels, "first_day": first, "last_day": last}
+
+    def _rows(self, ids):
+        """The page's evaluations with their unit, window and officer, in the order of `ids`."""
+        if not ids:
+            return []
+        rows = {e.id: e for e in self.get_query().where(Evaluation.id.in_(ids))}
+        return [rows[i] for i in ids if i in rows]
 
     def get_one(self, id):
         row = super().get_one(id)

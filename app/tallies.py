@@ -171,36 +171,36 @@ def counts(start=None, end=None, unit_ids=None, by=()):
     return {key: dict(zip(LEVEL_COLUMNS, levels)) for key, levels in _counted(start, end, unit_ids, by).items()}
 
 
+EACH_LEVEL = tuple((level,) for level in LEVEL_COLUMNS)
+
+
 def grade_totals(start=None, end=None, unit_ids=None, by=()):
     """{key tuple: (good, neutral, bad)}: counts() summed by grade, for the thousands of officers a
     ranking weighs, without a dictionary each."""
     from app import scales
-    columns = [[LEVEL_COLUMNS.index(level) for level in levels]
-               for levels in (scales.GOOD_LEVELS, scales.NEUTRAL_LEVELS, scales.BAD_LEVELS)]
-    good, neutral, bad = columns
-    return {key: (sum(levels[i] for i in good), sum(levels[i] for i in neutral), sum(levels[i] for i in bad))
-            for key, levels in _counted(start, end, unit_ids, by).items()}
+    grades = (scales.GOOD_LEVELS, scales.NEUTRAL_LEVELS, scales.BAD_LEVELS)  # summed by SQL
+    return {key: tuple(n) for key, n in _counted(start, end, unit_ids, by, grades).items()}
 
 
-def _counted(start, end, unit_ids, by):
-    """{key: [n per level, in LEVEL_COLUMNS order]}."""
+def _counted(start, end, unit_ids, by, sums=EACH_LEVEL):
+    """{key: [n per group of levels in `sums`]} (by default one group per level, in LEVEL_COLUMNS order)."""
     dims = _dims()
     grains = {dims[d][0] for d in by} - {None}
     if len(grains) > 1:
         raise ValueError(f"cannot group ratings by {by} together")
     grain = grains.pop() if grains else "u"
-    out = {}  # key -> [n per level, in LEVEL_COLUMNS order]
+    out = {}
     first, after = _whole_months(start, end)
     if grain == "d":
-        _add_tallies(out, grain, by, start, end, unit_ids)
+        _add_tallies(out, grain, by, start, end, unit_ids, sums)
     elif first is not None and after is not None and first >= after:  # no whole month inside
-        _add_raw(out, by, start, end, unit_ids)
+        _add_raw(out, by, start, end, unit_ids, sums)
     else:
-        _add_tallies(out, grain, by, first, after, unit_ids)
+        _add_tallies(out, grain, by, first, after, unit_ids, sums)
         if start is not None and start < first:
-            _add_raw(out, by, start, first, unit_ids)
+            _add_raw(out, by, start, first, unit_ids, sums)
         if end is not None and after < end:
-            _add_raw(out, by, after, end, unit_ids)
+            _add_raw(out, by, after, end, unit_ids, sums)
     return out
 
 
@@ -263,16 +263,16 @@ def _plan(first, after):
     return [p for p in parts if p[1] is None or p[2] is None or p[1] < p[2]]
 
 
-def _add_tallies(out, grain, by, first, after, unit_ids):
+def _add_tallies(out, grain, by, first, after, unit_ids, sums):
     if grain in YEARLY and "month" not in by:
         parts = [(YEARLY[grain] if yearly else grain, lo, hi, sign) for yearly, lo, hi, sign in _plan(first, after)]
     else:
         parts = [(grain, first, after, 1)]
     if parts:
-        _add_rows(out, by, parts, unit_ids)
+        _add_rows(out, by, parts, unit_ids, sums)
 
 
-def _add_rows(out, by, parts, unit_ids):
+def _add_rows(out, by, parts, unit_ids, sums):
     """Sum the tallies of each (grain, lo, hi, sign) part into `out`, in one statement.
 
     Written as SQL text, UNION ALL of the parts under one GROUP BY: a ranking gets each officer
@@ -292,10 +292,11 @@ def _add_rows(out, by, parts, unit_ids):
             units = list(unit_ids) or [0]
             where.append(f'"unit" IN ({", ".join([mark] * len(units))})')
             params.extend(units)
-        levels = ", ".join(f'{sign} * "{name}" AS "{name}"' for name in LEVEL_COLUMNS)
-        texts.append(f'SELECT {keys + ", " if keys else ""}{levels} FROM "rating_tally" WHERE {" AND ".join(where)}')
-    sums = ", ".join(f'SUM("{name}")' for name in LEVEL_COLUMNS)
-    sql = (f'SELECT {keys + ", " if keys else ""}{sums} FROM ({" UNION ALL ".join(texts)}) AS parts'
+        groups = ", ".join(f"{sign} * ({' + '.join(_quoted(level) for level in group)}) AS n{i}"
+                           for i, group in enumerate(sums))
+        texts.append(f'SELECT {keys + ", " if keys else ""}{groups} FROM "rating_tally" WHERE {" AND ".join(where)}')
+    totals = ", ".join(f"SUM(n{i})" for i in range(len(sums)))
+    sql = (f'SELECT {keys + ", " if keys else ""}{totals} FROM ({" UNION ALL ".join(texts)}) AS parts'
            + (f" GROUP BY {keys}" if keys else ""))
     dated = [i for i, d in enumerate(by) if d in ("month", "day")]
     width = len(by)
@@ -311,7 +312,11 @@ def _add_rows(out, by, parts, unit_ids):
                 levels[i] += int(n or 0)
 
 
-def _add_raw(out, by, start, end, unit_ids):
+def _quoted(column):
+    return f'"{column}"'
+
+
+def _add_raw(out, by, start, end, unit_ids, sums):
     from app.figures import within
     dims = _dims()
     columns = []
@@ -330,7 +335,10 @@ def _add_raw(out, by, start, end, unit_ids):
             continue
         key = tuple(month_of(_as_date(v)) if d == "month" else _as_date(v) if d == "day" else v
                     for d, v in zip(by, values))
-        out.setdefault(key, [0] * len(LEVEL_COLUMNS))[LEVEL_COLUMNS.index(level)] += n
+        counted = out.setdefault(key, [0] * len(sums))
+        for i, group in enumerate(sums):
+            if level in group:
+                counted[i] += n
 
 
 def _as_date(value):

@@ -90,3 +90,34 @@ def test_active_rating_rate_counts_only_the_months_with_cases_entered(client, lo
     assert dashboard.active_rating_rate() == {"cases": 12, "ratings": 3, "rate": 0.25}
     page = client.get("/admin/").get_data(as_text=True)
     assert 'id="fig-active-rate">25.0%<' in page
+
+
+def test_each_figure_opens_the_list_behind_it(client, login_as, county):
+    """The numbers on the dashboard and the rows the officer finds behind them are the same."""
+    import html
+    a, b = county["hall_a"], county["hall_b"]
+    for _ in range(3):
+        rate(a, "satisfied", NOV, window=county["w1"])
+    rate(a, "dissatisfied", NOV, window=county["w1"])
+    rate(b, "dissatisfied", NOV)
+    rate(a, "dissatisfied", OCT)  # outside the period
+    solved = []
+    for at, kind in ((NOV, "solved"), (NOV, "solved"), (NOV, "explained"), (OCT, "solved")):
+        t = tickets.open_ticket("problem", title="问题", content="内容", source="web", at=at, unit=a.id,
+                                handling_unit=a.id)
+        Ticket.update(status="closed", closing_kind=kind, closed_at=at + datetime.timedelta(hours=2)) \
+            .where(Ticket.id == t.id).execute()
+        solved.append(t)
+    login_as("office")
+    page = client.get("/admin/?start=2026-11-01&end=2026-11-30").get_data(as_text=True)
+
+    def follow(pattern):
+        href = html.unescape(re.search(pattern, page).group(1))
+        listing = client.get(href)
+        assert listing.status_code == 200, href
+        return int(re.search(r"列表 \((\d+)\)", listing.get_data(as_text=True)).group(1))
+
+    assert follow(r'id="fig-collected"><a href="([^"]+)">5<') == 5
+    assert follow(r'id="fig-solved"><a href="([^"]+)">2<') == 2
+    assert follow(r'<a href="([^"]+)">全部差评</a>') == 2
+    assert follow(r'<a href="([^"]+)">企业开办窗口</a>') == 4

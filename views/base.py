@@ -1,4 +1,5 @@
 """The secure base of every admin view: role check, unit scoping, Chinese refusals."""
+import datetime
 import functools
 
 from flask import abort, flash, g, has_request_context, redirect, request, url_for
@@ -15,7 +16,6 @@ from models import AuditLog, Unit, db
 
 def read_period(args):
     """(first day, last day) an officer typed as start and end, either empty; ValueError in Chinese."""
-    import datetime
     try:
         first = datetime.date.fromisoformat(args["start"]) if args.get("start") else None
         last = datetime.date.fromisoformat(args["end"]) if args.get("end") else None
@@ -47,6 +47,28 @@ def own_unit_ids():
     if "own_unit_ids" not in g:  # a list page asks for it for rows, count and every filter
         g.own_unit_ids = frozenset(Unit.subtree_ids(current_user.unit_id))
     return g.own_unit_ids
+
+
+def list_url(endpoint, *conditions):
+    """The admin list `endpoint` filtered by (column, filter class, value) conditions, in the URL
+    its own filter form writes: each figure on the dashboard opens the rows behind it."""
+    from flask import current_app
+    view = next(v for v in current_app.extensions["admin"][0]._views if getattr(v, "endpoint", None) == endpoint)
+    args = {}
+    for position, (column, kind, value) in enumerate(c for c in conditions if c is not None):
+        index, flt = next((i, f) for i, f in enumerate(view._filters) if type(f) is kind and f.column is column)
+        args[f"flt{position}_{view.get_filter_arg(index, flt)}"] = value
+    return url_for(f"{endpoint}.index_view", **args)
+
+
+def period_filter(column, first, last, today):
+    """A list's condition for the days [first, last] (either None), for list_url; None for all time."""
+    from flask_admin.contrib.peewee.filters import DateTimeBetweenFilter
+    if first is None and last is None:
+        return None
+    first = first or datetime.date(2000, 1, 1)
+    last = last or max(today, first)
+    return column, DateTimeBetweenFilter, f"{first} 00:00:00 to {last} 23:59:59"
 
 
 class RoleGate:

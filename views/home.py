@@ -1,5 +1,6 @@
 """The admin home: the article's headline figures for what the officer may see."""
 import datetime
+import functools
 
 from flask import redirect, request, url_for
 from flask_admin import AdminIndexView, expose
@@ -11,8 +12,8 @@ from app import dashboard
 from app.figures import headline as figures_for
 from app.figures import month_before, month_bounds
 from app.roles import COMMISSION, UNIT_BOUND, AUDITOR, BUREAU, role_label
-from models import UNIT_KINDS, Staff, Ticket, Unit, Window
-from views.base import own_unit_ids, read_period
+from models import UNIT_KINDS, Evaluation, Staff, Ticket, Unit, Window
+from views.base import list_url, own_unit_ids, period_filter, read_period
 
 # Roles that read the county's rating and problem figures.
 FIGURE_READERS = COMMISSION | {BUREAU, AUDITOR} | UNIT_BOUND
@@ -57,6 +58,36 @@ def period_choices(today):
             (_("This year"), today.replace(month=1, day=1), None), (_("Last 12 months"), year_ago, None)]
 
 
+def figure_links(first, last, unit_id):
+    """The list behind each figure, filtered to the period and unit shown.
+
+    A unit's figures include the units under it; its list filter is the unit itself.
+    """
+    from flask_admin.contrib.peewee.filters import FilterEqual
+
+    from views.evaluations import FilterGrade
+    today = datetime.date.today()
+    rated = period_filter(Evaluation.created_at, first, last, today)
+    accepted = period_filter(Ticket.created_at, first, last, today)
+    closed = period_filter(Ticket.closed_at, first, last, today)
+    rating_unit = (Evaluation.unit, FilterEqual, unit_id) if unit_id else None
+    handling_unit = (Ticket.handling_unit, FilterEqual, unit_id) if unit_id else None
+    links = {"collected": list_url("evaluation", rated, rating_unit),
+             "bad": list_url("evaluation", (Evaluation.level, FilterGrade, "bad"), rated, rating_unit),
+             "accepted": list_url("ticket", accepted, handling_unit),
+             "solved": list_url("ticket", (Ticket.closing_kind, FilterEqual, "solved"), closed, handling_unit),
+             "explained": list_url("ticket", (Ticket.closing_kind, FilterEqual, "explained"), closed, handling_unit),
+             "open": list_url("ticket", (Ticket.status, FilterEqual, "open"), handling_unit)}
+    for by, column in (("unit", Evaluation.unit), ("window", Evaluation.window), ("staff", Evaluation.staff)):
+        links[by] = functools.partial(_ranked_link, column, rated)
+    return links
+
+
+def _ranked_link(column, rated, key):
+    from flask_admin.contrib.peewee.filters import FilterEqual
+    return list_url("evaluation", (column, FilterEqual, key), rated)
+
+
 class HomeView(AdminIndexView):
     @expose("/")
     def index(self):
@@ -84,6 +115,7 @@ class HomeView(AdminIndexView):
         return self.render(
             "admin/home.html", **dict(
                 context, figures=figures, start=start, last=last, unit_id=unit_id, units=list(units),
+                links=figure_links(start, last, unit_id),
                 periods=period_choices(datetime.date.today()),
                 national=dashboard.national(start, end, unit_ids),
                 active=dashboard.active_rating_rate(start, end, unit_ids),

@@ -121,7 +121,7 @@ class TicketAdmin(OrgModelView):
         FilterEqual(Ticket.source, _l("Source"), options=[(k, v) for k, v in CHANNELS]),
         FilterEqual(Ticket.status, _l("Status"), options=[(k, v) for k, v in TICKET_STATUSES]),
         FilterEqual(Ticket.closing_kind, _l("Closing kind"), options=[(k, v) for k, v in CLOSING_KINDS]),
-        "created_at", "deadline",
+        "created_at", "deadline", "closed_at",
     )
 
     @expose("/details/")

@@ -121,3 +121,16 @@ def test_each_figure_opens_the_list_behind_it(client, login_as, county):
     assert follow(r'id="fig-solved"><a href="([^"]+)">2<') == 2
     assert follow(r'<a href="([^"]+)">全部差评</a>') == 2
     assert follow(r'<a href="([^"]+)">企业开办窗口</a>') == 4
+
+
+def test_a_townships_figures_open_its_lists_with_its_villages(client, login_as, county):
+    township, village = county["township"], county["village"]
+    rate(township, "satisfied", NOV)
+    rate(village, "dissatisfied", NOV)
+    rate(county["hall_a"], "satisfied", NOV)  # another unit: in neither
+    login_as("office")
+    page = client.get(f"/admin/?start=2026-11-01&end=2026-11-30&unit={township.id}").get_data(as_text=True)
+    import html
+    href = html.unescape(re.search(r'id="fig-collected"><a href="([^"]+)">2<', page).group(1))
+    listing = client.get(href).get_data(as_text=True)
+    assert "列表 (2)" in listing and "单位（含下级）" in listing

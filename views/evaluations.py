@@ -19,7 +19,7 @@ from app.roles import AUDITOR, BUREAU, HANDLER, INSPECTOR, LEADER, OFFICE, UNIT_
 from app.tallies import LEVEL_COLUMNS
 from models import CHANNELS, LEVELS, Evaluation, EvaluationReason, Reason, Staff, Unit, Window
 from views.base import own_unit_ids, request_options, user_role
-from views.org import OrgModelView, unit_options, window_options
+from views.org import FilterUnitTree, OrgModelView, unit_options, window_options
 
 
 @request_options
@@ -69,6 +69,7 @@ class EvaluationAdmin(OrgModelView):
         FilterGrade(Evaluation.level, _l("Grade"), options=list(scales.GRADE_LABELS.items())),
         FilterEqual(Evaluation.channel, _l("Channel"), options=[(k, v) for k, v in CHANNELS]),
         "created_at",
+        FilterUnitTree(Evaluation.unit, _l("Unit and those below it"), options=unit_options),
     )
     column_formatters = {"reasons": lambda v, c, m, n: "、".join(getattr(m, "reason_titles", ())),
                          "appeal": appeal_link}
@@ -157,6 +158,9 @@ class EvaluationAdmin(OrgModelView):
             value, kind = flt.clean(value), type(flt)
             if kind is FilterEqual and flt.column is Evaluation.unit and str(value).isdigit():
                 units = {int(value)} if units is None else units & {int(value)}
+            elif kind is FilterUnitTree:
+                tree = Unit.subtree_ids(value)
+                units = tree if units is None else units & tree
             elif kind is FilterEqual and flt.column is Evaluation.level:
                 levels &= {value}
             elif kind is FilterGrade:

@@ -59,19 +59,17 @@ def period_choices(today):
 
 
 def figure_links(first, last, unit_id):
-    """The list behind each figure, filtered to the period and unit shown.
-
-    A unit's figures include the units under it; its list filter is the unit itself.
-    """
+    """The list behind each figure, filtered to the period and unit shown (with the units under it)."""
     from flask_admin.contrib.peewee.filters import FilterEqual
 
     from views.evaluations import FilterGrade
+    from views.org import FilterUnitTree
     today = datetime.date.today()
     rated = period_filter(Evaluation.created_at, first, last, today)
     accepted = period_filter(Ticket.created_at, first, last, today)
     closed = period_filter(Ticket.closed_at, first, last, today)
-    rating_unit = (Evaluation.unit, FilterEqual, unit_id) if unit_id else None
-    handling_unit = (Ticket.handling_unit, FilterEqual, unit_id) if unit_id else None
+    rating_unit = (Evaluation.unit, FilterUnitTree, unit_id) if unit_id else None
+    handling_unit = (Ticket.handling_unit, FilterUnitTree, unit_id) if unit_id else None
     links = {"collected": list_url("evaluation", rated, rating_unit),
              "bad": list_url("evaluation", (Evaluation.level, FilterGrade, "bad"), rated, rating_unit),
              "accepted": list_url("ticket", accepted, handling_unit),

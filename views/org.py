@@ -51,6 +51,16 @@ def window_options():
     return [(str(w.id), str(w)) for w in query]
 
 
+class FilterUnitTree(FilterEqual):
+    """A unit and the units below it (a township and its village stations), as the dashboard counts them."""
+
+    def clean(self, value):
+        return int(value) if str(value).isdigit() else 0
+
+    def apply(self, query, value):
+        return query.where(self.column.in_(list(Unit.subtree_ids(value))))
+
+
 class OrgModelView(SecureModelView):
     read_roles = EVERYONE
     edit_roles = ORG_EDITORS

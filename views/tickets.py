@@ -15,7 +15,7 @@ from models import (CHANNELS, CLOSING_KINDS, MESSAGE_KINDS, MESSAGE_STATUSES, TI
                     Contact, Message, Ticket, Unit, mask_phone)
 from views.base import request_options
 from views.handling import stage_title, ticket_link, warning_badge
-from views.org import OrgModelView, unit_options
+from views.org import FilterUnitTree, OrgModelView, unit_options
 
 COMMISSION_READERS = frozenset({OFFICE, LEADER, INSPECTOR, AUDITOR})
 
@@ -122,6 +122,7 @@ class TicketAdmin(OrgModelView):
         FilterEqual(Ticket.status, _l("Status"), options=[(k, v) for k, v in TICKET_STATUSES]),
         FilterEqual(Ticket.closing_kind, _l("Closing kind"), options=[(k, v) for k, v in CLOSING_KINDS]),
         "created_at", "deadline", "closed_at",
+        FilterUnitTree(Ticket.handling_unit, _l("Handling unit and those below it"), options=unit_options),
     )
 
     @expose("/details/")

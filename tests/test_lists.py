@@ -84,3 +84,12 @@ def test_evaluations_filter_by_level_channel_and_date(client, login_as, county):
     assert "列表 (5)" in page
     page = client.get(view_url + "?flt0_5=qr").get_data(as_text=True)
     assert "评价0" not in page and "列表 (" not in page
+
+
+def test_a_filter_id_that_is_no_number_or_too_big_is_refused_not_a_500(client, login_as, county):
+    login_as("office")
+    for view, count in (("evaluation", 16), ("ticket", 22), ("staff", 6), ("accountability", 6)):
+        for n in range(count):
+            for value in ("abc", "-1", "99999999999999999999"):
+                response = client.get(f"/admin/{view}/?flt0_{n}={value}")
+                assert response.status_code == 200, (view, n, value, response.status_code)

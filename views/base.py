@@ -7,7 +7,7 @@ from flask_admin import BaseView, expose
 from flask_admin.contrib.peewee import ModelView
 from flask_babel import gettext as _
 from flask_login import current_user
-from peewee import IntegrityError
+from peewee import AutoField, ForeignKeyField, IntegrityError
 from wtforms.validators import ValidationError
 
 from app.roles import UNIT_BOUND
@@ -47,6 +47,10 @@ def own_unit_ids():
     if "own_unit_ids" not in g:  # a list page asks for it for rows, count and every filter
         g.own_unit_ids = frozenset(Unit.subtree_ids(current_user.unit_id))
     return g.own_unit_ids
+
+
+def _is_id(value):
+    return str(value).isdigit() and int(value) < 2 ** 63
 
 
 def list_url(endpoint, *conditions):
@@ -155,6 +159,18 @@ class SecureModelView(RoleGate, ModelView):
                 if callable(flt.options):
                     item["options"] = flt.get_options(self) or None
         return super()._get_filter_groups()
+
+    def _get_list_filter_args(self):
+        # An id that is no number, or too big for a database integer, is refused like any other bad
+        # filter value (a message, the list unfiltered by it), never passed on to fail with a 500.
+        kept = []
+        for index, name, value in super()._get_list_filter_args() or ():
+            flt = self._filters[index]
+            if isinstance(getattr(flt, "column", None), (ForeignKeyField, AutoField)) and not _is_id(value):
+                flash(self.get_invalid_value_msg(value, flt), "error")
+                continue
+            kept.append((index, name, value))
+        return kept
 
     def get_one(self, id):
         if not str(id).isdigit():

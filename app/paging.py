@@ -121,7 +121,7 @@ class Timeline:
         if not self.levels or (self.units is not None and not self.units):
             return []
         rated = functools.reduce(operator.add, (getattr(RatingTally, level) for level in self.levels))
-        # subject is always 0 in these grains: saying so lets the key reach the period.
+        # subject is always 0 in these grains; said all the same, as the key's fourth column.
         query = RatingTally.select(RatingTally.period, fn.SUM(rated)).where(
             RatingTally.grain == grain, RatingTally.subject == 0)
         if start is not None:

@@ -6,29 +6,25 @@ definitions over different rows.
 """
 import datetime
 
-from peewee import Case, fn
-
 from app import figures, scales, tallies
-from app.figures import within
+from app.figures import count_where, within
 from models import CHANNELS, Reason, Staff, Ticket, Unit, Window, db
 
 MIN_SAMPLE = 10  # ratings before a unit, window or officer is ranked: one vote ranks nobody
 
 
-def _grades(levels):
-    return scales.grade_counts(levels)
+def national(start=None, end=None, unit_ids=None, headline=None):
+    """政务服务“好差评” indicators: 差评率, 整改率, 回访率, 回访满意度.
 
-
-def national(start=None, end=None, unit_ids=None):
-    """政务服务“好差评” indicators: 差评率, 整改率, 回访率, 回访满意度."""
-    counted = _grades(tallies.counts(start, end, unit_ids).get((), {}))
-    total, n_bad = sum(counted.values()), counted[scales.BAD]
-    handled = _bad_rating_tickets(start, end, unit_ids)
+    `headline`: the period's figures.headline(), which counted the ratings already.
+    """
+    if headline is None:
+        headline = figures.grades(start, end, unit_ids)
+    total, n_bad = headline[scales.GOOD] + headline[scales.NEUTRAL] + headline[scales.BAD], headline[scales.BAD]
     closed_well = (Ticket.status == "closed") & Ticket.closing_kind.in_(("solved", "explained"))
-    rectified = fn.SUM(Case(None, ((closed_well, 1),), 0))
-    revisited = fn.SUM(Case(None, ((Ticket.grade.is_null(False), 1),), 0))
-    pleased = fn.SUM(Case(None, ((Ticket.grade.in_(("satisfied", "basically_satisfied")), 1),), 0))
-    rectified, n_revisited, pleased = (int(n or 0) for n in handled.select(rectified, revisited, pleased).tuples()[0])
+    pleased = Ticket.grade.in_(("satisfied", "basically_satisfied"))
+    rectified, n_revisited, pleased = (int(n or 0) for n in _bad_rating_tickets(start, end, unit_ids).select(
+        count_where(closed_well), count_where(Ticket.grade.is_null(False)), count_where(pleased)).tuples()[0])
     return {"bad": n_bad, "total": total, "bad_rate": n_bad / total if total else None,
             "rectified": rectified, "rectify_rate": rectified / n_bad if n_bad else None,
             "revisited": n_revisited, "revisit_rate": n_revisited / n_bad if n_bad else None,
@@ -92,7 +88,7 @@ def _trend(per):
     """[(key, total, good, bad, rate)] in key order, periods with no rating left out."""
     rows = []
     for key, levels in sorted(per.items()):
-        c = _grades(levels)
+        c = scales.grade_counts(levels)
         total = sum(c.values())
         if total:
             rows.append((key, total, c[scales.GOOD], c[scales.BAD], c[scales.GOOD] / total))

@@ -56,6 +56,11 @@ def problems(start=None, end=None, unit_ids=None, symposium=False):
             "open": still_open.count()}
 
 
+def count_where(condition):
+    """SQL counting the rows that meet `condition`, beside other counts in one pass."""
+    return fn.SUM(Case(None, ((condition, 1),), 0))
+
+
 def closed_problems(start=None, end=None, unit_ids=None, symposium=False):
     """{closed, solved, explained, on_time} of the problems closed in [start, end).
 
@@ -63,10 +68,8 @@ def closed_problems(start=None, end=None, unit_ids=None, symposium=False):
     problems is tens of thousands, and a GROUP BY would sort them all to count three kinds.
     COUNT(*), not COUNT(id): PostgreSQL would fetch every row for an id the index lacks.
     """
-    def count(condition):
-        return fn.SUM(Case(None, ((condition, 1),), 0))
-    query = within(Ticket.select(fn.COUNT(SQL("*")), count(Ticket.closing_kind == "solved"),
-                                 count(Ticket.closing_kind == "explained"), count(~Ticket.supervised))
+    query = within(Ticket.select(fn.COUNT(SQL("*")), count_where(Ticket.closing_kind == "solved"),
+                                 count_where(Ticket.closing_kind == "explained"), count_where(~Ticket.supervised))
                    .where(Ticket.status == "closed", Ticket.symposium.is_null(not symposium),
                           Ticket.merged_into.is_null()), Ticket.closed_at, start, end)
     if unit_ids is not None:

@@ -18,7 +18,7 @@ import operator
 
 from peewee import SQL, fn
 
-from app.tallies import LEVEL_COLUMNS, month_of
+from app.tallies import LEVEL_COLUMNS, as_date, month_of, next_month, whole_months
 from models import Evaluation, RatingTally
 
 DAY = datetime.timedelta(days=1)
@@ -68,18 +68,17 @@ class Timeline:
         # All of them from their partial index, sorted out here: given a unit or a level, SQLite
         # would rather read every rating of the unit or of the level to find its few excluded ones.
         excluded = Evaluation.select(Evaluation.created_at, Evaluation.unit, Evaluation.level)
-        self.excluded = [_day(at) for at, unit, level in excluded.where(Evaluation.excluded).tuples()
+        self.excluded = [as_date(at) for at, unit, level in excluded.where(Evaluation.excluded).tuples()
                          if (units is None or unit in units) and level in self.levels]
         lo = first_day + DAY if first_day else None  # the days in between, [lo, hi), come from the tallies
         hi = last_day
         counts = {}  # a month's or a day's first day -> [the day after it, ratings]
         if lo is None or hi is None or lo < hi:
-            whole_from = lo if lo is None or lo.day == 1 else _next_month(lo)
-            whole_to = hi if hi is None else month_of(hi)
+            whole_from, whole_to = whole_months(lo, hi)
             if whole_from is None or whole_to is None or whole_from < whole_to:
                 parts = [(lo, whole_from), (whole_to, hi)]
                 for month, n in self._tallies("u", whole_from, whole_to):
-                    counts[month] = [_next_month(month), n]
+                    counts[month] = [next_month(month), n]
             else:  # no whole month in between
                 parts, whole_from = [(lo, hi)], whole_to
             for start, end in parts:
@@ -91,7 +90,7 @@ class Timeline:
                     month = month_of(day)
                     whole = (whole_from is None or month >= whole_from) and (whole_to is None or month < whole_to)
                     key = month if whole else day
-                    counts.setdefault(key, [_next_month(month) if whole else day + DAY, 0])[1] += 1
+                    counts.setdefault(key, [next_month(month) if whole else day + DAY, 0])[1] += 1
         for day in {first_day, last_day} - {None}:
             counts[day] = [day + DAY, self._rows_between(day, day + DAY)]
         self.buckets = sorted((first, after, n) for first, (after, n) in counts.items() if n)
@@ -130,7 +129,7 @@ class Timeline:
             query = query.where(RatingTally.period < end)
         if self.units is not None:
             query = query.where(RatingTally.unit.in_(sorted(self.units)))
-        return [(_day(period), int(n)) for period, n in query.group_by(RatingTally.period).tuples() if n]
+        return [(as_date(period), int(n)) for period, n in query.group_by(RatingTally.period).tuples() if n]
 
     def _days(self, first, after):
         """[(day, day after, ratings)] of one whole month: its daily tallies and its excluded ratings."""
@@ -154,15 +153,5 @@ def _locate(buckets, index):
     return None, index
 
 
-def _next_month(day):
-    return month_of(month_of(day) + datetime.timedelta(days=32))
-
-
 def _midnight(day):
     return datetime.datetime.combine(day, datetime.time.min)
-
-
-def _day(value):
-    if isinstance(value, datetime.datetime):
-        return value.date()
-    return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(str(value)[:10])

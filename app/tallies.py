@@ -15,6 +15,7 @@ from collections import defaultdict
 from peewee import EXCLUDED, fn
 
 from app.db import compiled
+from app.figures import month_bounds
 from models import LEVELS, Evaluation, EvaluationReason, RatingTally, Ticket, db
 
 LEVEL_COLUMNS = tuple(level for level, _label in LEVELS)
@@ -27,6 +28,11 @@ YEARLY = {grain: grain.upper() for grain in MONTHLY_GRAINS}
 
 def month_of(day):
     return day.replace(day=1)
+
+
+def next_month(day):
+    """The first day of the month after `day`'s."""
+    return month_bounds(day.year, day.month)[1]
 
 
 def year_of(day):
@@ -120,7 +126,7 @@ def stored():
 
 def _plain_key(key):
     grain, period, *rest = key
-    return (grain, _as_date(period), *rest)
+    return (grain, as_date(period), *rest)
 
 
 def check():
@@ -155,9 +161,9 @@ def _dims():
             "day": ("d", RatingTally.period, None)}
 
 
-def _whole_months(start, end):
+def whole_months(start, end):
     """(first, after) of the whole months inside [start, end); None for an open side."""
-    first = start if start is None or start.day == 1 else month_of(start + datetime.timedelta(days=32 - start.day))
+    first = start if start is None or start.day == 1 else next_month(start)
     after = None if end is None else month_of(end)
     return first, after
 
@@ -190,7 +196,7 @@ def _counted(start, end, unit_ids, by, sums=EACH_LEVEL):
         raise ValueError(f"cannot group ratings by {by} together")
     grain = grains.pop() if grains else "u"
     out = {}
-    first, after = _whole_months(start, end)
+    first, after = whole_months(start, end)
     if grain == "d":
         _add_tallies(out, grain, by, start, end, unit_ids, sums)
     elif first is not None and after is not None and first >= after:  # no whole month inside
@@ -214,7 +220,7 @@ def last_day(start=None, end=None, unit_ids=None):
     if unit_ids is not None:
         query = query.where(RatingTally.unit.in_(list(unit_ids)))
     found = query.scalar()
-    return _as_date(found) if found is not None else None
+    return as_date(found) if found is not None else None
 
 
 def _next_year(day):
@@ -303,13 +309,8 @@ def _add_rows(out, by, parts, unit_ids, sums):
     for row in db.execute_sql(sql, params).fetchall():
         key = row[:width]
         if dated:
-            key = tuple(_as_date(v) if i in dated else v for i, v in enumerate(key))
-        levels = out.get(key)
-        if levels is None:
-            out[key] = [int(n or 0) for n in row[width:]]
-        else:  # a key the part-month rows had already
-            for i, n in enumerate(row[width:]):
-                levels[i] += int(n or 0)
+            key = tuple(as_date(v) if i in dated else v for i, v in enumerate(key))
+        out[key] = [int(n or 0) for n in row[width:]]  # the first rows read: the part-months come after
 
 
 def _quoted(column):
@@ -333,7 +334,7 @@ def _add_raw(out, by, start, end, unit_ids, sums):
         *values, level, n = row
         if None in values:  # no window, no officer: nothing to group under
             continue
-        key = tuple(month_of(_as_date(v)) if d == "month" else _as_date(v) if d == "day" else v
+        key = tuple(month_of(as_date(v)) if d == "month" else as_date(v) if d == "day" else v
                     for d, v in zip(by, values))
         counted = out.setdefault(key, [0] * len(sums))
         for i, group in enumerate(sums):
@@ -341,7 +342,7 @@ def _add_raw(out, by, start, end, unit_ids, sums):
                 counted[i] += n
 
 
-def _as_date(value):
+def as_date(value):
     if isinstance(value, datetime.datetime):
         return value.date()
     return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(str(value)[:10])

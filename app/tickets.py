@@ -442,6 +442,11 @@ def evaluation_ticket_title(window_id, unit_id, reason_titles):
     return f"{what}：{'、'.join(reason_titles) or '不满意评价'}"[:200]
 
 
+def counts_as_bad(evaluation):
+    """A 差评 still counted (no upheld appeal): its ticket carries Ticket.bad_rating."""
+    return evaluation.level in scales.BAD_LEVELS and not evaluation.excluded
+
+
 def open_for_evaluation(evaluation, actor_user=None, at=None, reason_titles=None, workflow=None, title=None):
     """Open the ticket an evaluation calls for (once), per the auto_open rules.
 
@@ -464,7 +469,7 @@ def open_for_evaluation(evaluation, actor_user=None, at=None, reason_titles=None
                        received_at=evaluation.created_at, unit=evaluation.unit_id,
                        window=evaluation.window_id, staff=evaluation.staff_id, evaluation=evaluation.id,
                        contact=evaluation.contact_id,
-                       bad_rating=scales.GRADE_OF.get(evaluation.level) == scales.BAD and not evaluation.excluded)
+                       bad_rating=counts_as_bad(evaluation))
 
 
 def open_for_message(message, actor_user=None, at=None):

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import yaml
 
-from app import scales, tallies
+from app import tallies
+from app.tickets import counts_as_bad
 from app.roles import AUDITOR, BUREAU, HANDLER, INSPECTOR, LEADER, OFFICE, SYSADMIN
 from models import (Contact, Evaluation, EvaluationReason, Message, Reason, Staff, Symposium,
                     SystemSetting, Ticket, TicketEvent, Unit, User, Window, db)
@@ -277,7 +278,7 @@ def load_problem(rng, today, number, p, evaluate, office):
         source=p["source"], unit=unit, window=window,
         handling_unit=Unit.get(Unit.code == p["handling_unit"]), contact=contact,
         evaluation=evaluation, message=message, stage="closed", status="closed",
-        bad_rating=evaluation is not None and scales.GRADE_OF[evaluation.level] == scales.BAD,
+        bad_rating=evaluation is not None and counts_as_bad(evaluation),
         deadline=add_weekdays(created.date(), 15), handler=office, result=p["result"],
         closing_kind="solved", outcome=OUTCOME_IDS.get(p.get("outcome")),
         created_at=created, closed_at=closed)

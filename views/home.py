@@ -115,7 +115,7 @@ class HomeView(AdminIndexView):
                 context, figures=figures, start=start, last=last, unit_id=unit_id, units=list(units),
                 links=figure_links(start, last, unit_id),
                 periods=period_choices(datetime.date.today()),
-                national=dashboard.national(start, end, unit_ids),
+                national=dashboard.national(start, end, unit_ids, figures),
                 active=dashboard.active_rating_rate(start, end, unit_ids),
                 on_time=dashboard.on_time_rate(start, end, unit_ids, figures), overdue=dashboard.overdue_now(unit_ids),
                 by_unit=dashboard.rankings(start, end, unit_ids, "unit"),

@@ -12,7 +12,7 @@ from app import dashboard
 from app.figures import headline as figures_for
 from app.figures import month_before, month_bounds
 from app.roles import COMMISSION, UNIT_BOUND, AUDITOR, BUREAU, role_label
-from models import UNIT_KINDS, Evaluation, Staff, Ticket, Unit, Window
+from models import UNIT_KINDS, Evaluation, Message, Staff, Ticket, Unit, Window
 from views.base import list_url, own_unit_ids, period_filter, read_period
 
 # Roles that read the county's rating and problem figures.
@@ -64,18 +64,24 @@ def figure_links(first, last, unit_id):
 
     from views.evaluations import FilterGrade
     from views.org import FilterUnitTree
+    from views.tickets import FilterInFigures
     today = datetime.date.today()
     rated = period_filter(Evaluation.created_at, first, last, today)
     accepted = period_filter(Ticket.created_at, first, last, today)
     closed = period_filter(Ticket.closed_at, first, last, today)
     rating_unit = (Evaluation.unit, FilterUnitTree, unit_id) if unit_id else None
     handling_unit = (Ticket.handling_unit, FilterUnitTree, unit_id) if unit_id else None
-    links = {"collected": list_url("evaluation", rated, rating_unit),
+    counted = (Ticket.symposium, FilterInFigures, "1")
+    links = {"evaluations": list_url("evaluation", rated, rating_unit),
+             "messages": list_url("message", period_filter(Message.created_at, first, last, today),
+                                  (Message.unit, FilterUnitTree, unit_id) if unit_id else None),
              "bad": list_url("evaluation", (Evaluation.level, FilterGrade, "bad"), rated, rating_unit),
-             "accepted": list_url("ticket", accepted, handling_unit),
-             "solved": list_url("ticket", (Ticket.closing_kind, FilterEqual, "solved"), closed, handling_unit),
-             "explained": list_url("ticket", (Ticket.closing_kind, FilterEqual, "explained"), closed, handling_unit),
-             "open": list_url("ticket", (Ticket.status, FilterEqual, "open"), handling_unit)}
+             "accepted": list_url("ticket", counted, accepted, handling_unit),
+             "solved": list_url("ticket", counted, (Ticket.closing_kind, FilterEqual, "solved"), closed,
+                                handling_unit),
+             "explained": list_url("ticket", counted, (Ticket.closing_kind, FilterEqual, "explained"), closed,
+                                   handling_unit),
+             "open": list_url("ticket", counted, (Ticket.status, FilterEqual, "open"), handling_unit)}
     for by, column in (("unit", Evaluation.unit), ("window", Evaluation.window), ("staff", Evaluation.staff)):
         links[by] = functools.partial(_ranked_link, column, rated)
     return links

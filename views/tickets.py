@@ -27,6 +27,14 @@ def _contact_cell(view, context, model, name):
     return " ".join(p for p in (contact.name, mask_phone(contact.phone)) if p)
 
 
+class FilterInFigures(FilterEqual):
+    """The problems the dashboard counts: not on a symposium's list (counted apart), not merged away."""
+
+    def apply(self, query, value):
+        counted = Ticket.symposium.is_null() & Ticket.merged_into.is_null()
+        return query.where(counted if str(value) == "1" else ~counted)
+
+
 class MessageAdmin(OrgModelView):
     # Messages carry the writer's identity: only the commission reads them.
     read_roles = COMMISSION_READERS
@@ -45,6 +53,7 @@ class MessageAdmin(OrgModelView):
         FilterEqual(Message.status, _l("Status"), options=[(k, v) for k, v in MESSAGE_STATUSES]),
         FilterEqual(Message.channel, _l("Channel"), options=[(k, v) for k, v in CHANNELS]),
         "created_at",
+        FilterUnitTree(Message.unit, _l("Unit addressed and those below it"), options=unit_options),
     )
     column_formatters = {"contact": _contact_cell}
     column_formatters_export = column_formatters
@@ -123,6 +132,7 @@ class TicketAdmin(OrgModelView):
         FilterEqual(Ticket.closing_kind, _l("Closing kind"), options=[(k, v) for k, v in CLOSING_KINDS]),
         "created_at", "deadline", "closed_at",
         FilterUnitTree(Ticket.handling_unit, _l("Handling unit and those below it"), options=unit_options),
+        FilterInFigures(Ticket.symposium, _l("Counted in the figures"), options=[("1", _l("Yes")), ("0", _l("No"))]),
     )
 
     @expose("/details/")

@@ -34,7 +34,7 @@ def defaults(instance_path):
         "RATING_RATE_LIMIT": "30 per minute",
         "MESSAGE_DEVICE_LIMIT": "10 per hour",
         "MESSAGE_RATE_LIMIT": "60 per hour",
-        "RATELIMIT_STORAGE_URI": "memory://",  # redis://127.0.0.1:6379 with several processes
+        "RATELIMIT_STORAGE_URI": "steady-memory://",  # app/ratelimit.py; redis://127.0.0.1:6379 with several processes
         "FLASK_ADMIN_SWATCH": "default",
         # three: Haixing's 满意/一般/不满意; five: the national 好差评 scale (app/scales.py).
         "RATING_SCALE": "three",

@@ -10,7 +10,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse_many
 
-from app import ratings, scales
+from app import ratelimit, ratings, scales  # noqa: F401 (ratelimit: registers steady-memory://)
 from models import LEVELS, Reason, Staff, Unit, Window
 
 bp = Blueprint("public", __name__)

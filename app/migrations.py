@@ -183,6 +183,12 @@ def v16_excluded_ratings_index(migrator):
             db.execute(index)
 
 
+def v17_covering_tally_key(migrator):
+    """PostgreSQL: the tally counts carried in the key's index (tallies.cover_key); SQLite has them in its rows."""
+    from app import tallies
+    tallies.cover_key()
+
+
 # version -> function(migrator) bringing the schema from version-1 to version.
 # Version 1 is the first released schema (tests/data/schema_v1.*.sql).
 MIGRATIONS = {
@@ -201,6 +207,7 @@ MIGRATIONS = {
     14: v14_rating_tallies,
     15: v15_problem_figure_indexes,
     16: v16_excluded_ratings_index,
+    17: v17_covering_tally_key,
 }
 
 LATEST = max(MIGRATIONS, default=1)
@@ -233,6 +240,8 @@ def upgrade():
             _exclusive()
             if current_version() == 0:  # read again under the lock
                 db.create_tables(ALL_MODELS)
+                from app import tallies
+                tallies.cover_key()
                 SystemSetting.write(VERSION_KEY, LATEST)
                 return 0, LATEST
         for version in range(before + 1, LATEST + 1):

@@ -629,9 +629,36 @@ class RatingTally(BaseModel):
         primary_key = CompositeKey("grain", "period", "unit", "subject", "channel")
 
 
+class TicketTally(BaseModel):
+    """Problems counted per month and unit, kept exact by triggers on the ticket table (v18).
+
+    The database itself adds and takes away a ticket's counts whenever a ticket row is written,
+    whatever code wrote it (app/ticket_tallies.py). One row per kind and key:
+    - kind "a": problems accepted in the month (created_at), by handling unit;
+    - kind "c": problems closed in the month (closed_at), by handling unit, with how they closed;
+    - kind "b": tickets of a 差评 that still counts (bad_rating), by the month of the rating and
+      the unit rated, with their rectification and revisit.
+    Merged tickets are not problems of their own ("a", "c"); `symposium`: raised at a meeting.
+    """
+    kind = CharField(max_length=1)
+    period = DateField()  # the month's first day
+    unit = IntegerField()  # 0: none
+    symposium = BooleanField(default=False)
+    n = IntegerField(default=0)
+    solved = IntegerField(default=0)
+    explained = IntegerField(default=0)
+    on_time = IntegerField(default=0)  # closed never having been on the supervision list
+    rectified = IntegerField(default=0)
+    revisited = IntegerField(default=0)
+    pleased = IntegerField(default=0)
+
+    class Meta:
+        primary_key = CompositeKey("kind", "period", "unit", "symposium")
+
+
 ALL_MODELS = (SystemSetting, Unit, Window, Staff, Reason, Contact, Evaluation, EvaluationReason,
               Message, Symposium, User, Ticket, TicketEvent, AuditLog, WorkflowVersion, WorkflowFile, CalendarDay,
               Notification, Attachment, CoHandling, ApiToken, FraudSignal, Accountability, CaseVolume,
-              RatingTally)
+              RatingTally, TicketTally)
 
 __all__ = [m.__name__ for m in ALL_MODELS] + ["db", "fn", "JOIN", "ALL_MODELS", "mask_phone"]

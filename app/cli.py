@@ -186,30 +186,33 @@ def report_monthly(month, output):
 
 @click.group("tallies")
 def tallies_group():
-    """评价统计表 / Rating tallies."""
+    """评价和问题统计表 / Rating and problem tallies."""
 
 
 @tallies_group.command("check")
 @with_appcontext
 def tallies_check():
-    """核对统计表与逐条重新计数是否一致 / Compare the tallies with a recount of every rating."""
-    from app import tallies
+    """核对统计表与逐条重新计数是否一致 / Compare the tallies with a recount of every rating and problem."""
+    from app import tallies, ticket_tallies
     with db.connection_context():
-        differing = tallies.check()
-    if differing:
+        differing = tallies.check() + ticket_tallies.check()
+        triggers = ticket_tallies.installed()
+    if differing or not triggers:
         for key in differing[:20]:
             click.echo(f"不一致：{key}")
+        if not triggers:
+            click.echo("问题统计的触发器不见了：统计不再随工单更新。")
         raise click.ClickException(f"{len(differing)} 项统计与重新计数不一致：请运行 flask tallies rebuild。")
-    click.echo("评价统计与逐条重新计数一致。")
+    click.echo("评价和问题统计与逐条重新计数一致。")
 
 
 @tallies_group.command("rebuild")
 @with_appcontext
 def tallies_rebuild():
-    """按评价记录重新生成统计表 / Count the tallies again from the evaluations."""
-    from app import tallies
+    """按评价和工单重新生成统计表 / Count the tallies again from the evaluations and tickets."""
+    from app import tallies, ticket_tallies
     with db.connection_context():
-        n = tallies.rebuild()
+        n = tallies.rebuild() + ticket_tallies.rebuild()
         AuditLog.record("tallies_rebuild", None, detail=f"{n} rows")
     click.echo(f"已重新计数：{n} 行统计。")
 

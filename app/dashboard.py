@@ -6,7 +6,7 @@ definitions over different rows.
 """
 import datetime
 
-from app import figures, scales, tallies
+from app import figures, scales, tallies, ticket_tallies
 from app.figures import count_where, within
 from models import CHANNELS, Reason, Staff, Ticket, Unit, Window, db
 
@@ -21,14 +21,25 @@ def national(start=None, end=None, unit_ids=None, headline=None):
     if headline is None:
         headline = figures.grades(start, end, unit_ids)
     total, n_bad = headline[scales.GOOD] + headline[scales.NEUTRAL] + headline[scales.BAD], headline[scales.BAD]
-    closed_well = (Ticket.status == "closed") & Ticket.closing_kind.in_(("solved", "explained"))
-    pleased = Ticket.grade.in_(("satisfied", "basically_satisfied"))
-    rectified, n_revisited, pleased = (int(n or 0) for n in _bad_rating_tickets(start, end, unit_ids).select(
-        count_where(closed_well), count_where(Ticket.grade.is_null(False)), count_where(pleased)).tuples()[0])
+    def tallied(first, after):
+        counted = ticket_tallies.sums("b", first, after, unit_ids)
+        return {name: counted[name] for name in ("rectified", "revisited", "pleased")}
+
+    followed = figures.by_months(start, end, tallied, lambda lo, hi: _bad_rating_follow_up(lo, hi, unit_ids))
+    rectified, n_revisited, pleased = followed["rectified"], followed["revisited"], followed["pleased"]
     return {"bad": n_bad, "total": total, "bad_rate": n_bad / total if total else None,
             "rectified": rectified, "rectify_rate": rectified / n_bad if n_bad else None,
             "revisited": n_revisited, "revisit_rate": n_revisited / n_bad if n_bad else None,
             "revisit_pleased": pleased, "revisit_satisfaction": pleased / n_revisited if n_revisited else None}
+
+
+def _bad_rating_follow_up(start, end, unit_ids):
+    """{rectified, revisited, pleased} of the 差评 tickets of [start, end), from the tickets themselves."""
+    closed_well = (Ticket.status == "closed") & Ticket.closing_kind.in_(("solved", "explained"))
+    pleased = Ticket.grade.in_(ticket_tallies.PLEASED)
+    return dict(zip(("rectified", "revisited", "pleased"), (int(n or 0) for n in _bad_rating_tickets(
+        start, end, unit_ids).select(count_where(closed_well), count_where(Ticket.grade.is_null(False)),
+                                     count_where(pleased)).tuples()[0])))
 
 
 def _bad_rating_tickets(start, end, unit_ids):

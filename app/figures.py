@@ -41,10 +41,13 @@ def grades(start=None, end=None, unit_ids=None):
 
 def problems(start=None, end=None, unit_ids=None, symposium=False):
     """{accepted, solved, explained, open, closed, closed_on_time} for problems in [start, end)."""
+    from app import ticket_tallies
     base = Ticket.select().where(Ticket.symposium.is_null(not symposium), Ticket.merged_into.is_null())
     if unit_ids is not None:
         base = base.where(Ticket.handling_unit.in_(list(unit_ids)))
-    accepted = within(base, Ticket.created_at, start, end).count()
+    accepted = by_months(
+        start, end, lambda first, after: {"n": ticket_tallies.sums("a", first, after, unit_ids, symposium)["n"]},
+        lambda lo, hi: {"n": within(base, Ticket.created_at, lo, hi).count()})["n"]
     closing = closed_problems(start, end, unit_ids, symposium)
     still_open = base.where(Ticket.status == "open")
     if end is not None:
@@ -56,17 +59,46 @@ def problems(start=None, end=None, unit_ids=None, symposium=False):
             "open": still_open.count()}
 
 
+def by_months(start, end, tallied, raw):
+    """{name: n} for [start, end): tallied(first, after) over its whole months, raw(lo, hi) over the rest.
+
+    The problem tallies count by month; a period that starts or ends within a month has those
+    days counted from the tickets themselves, through the indexes on their times.
+    """
+    from app.tallies import whole_months
+    first, after = whole_months(start, end)
+    if first is not None and after is not None and first >= after:  # no whole month inside
+        return raw(start, end)
+    parts = [tallied(first, after)]
+    if start is not None and start < first:
+        parts.append(raw(start, first))
+    if end is not None and after < end:
+        parts.append(raw(after, end))
+    return {name: sum(part[name] for part in parts) for name in parts[0]}
+
+
 def count_where(condition):
     """SQL counting the rows that meet `condition`, beside other counts in one pass."""
     return fn.SUM(Case(None, ((condition, 1),), 0))
 
 
 def closed_problems(start=None, end=None, unit_ids=None, symposium=False):
-    """{closed, solved, explained, on_time} of the problems closed in [start, end).
+    """{closed, solved, explained, on_time} of the problems closed in [start, end)."""
+    from app import ticket_tallies
 
-    One pass over one index (closed_at first), summed, not grouped: a province's year of closed
-    problems is tens of thousands, and a GROUP BY would sort them all to count three kinds.
-    COUNT(*), not COUNT(id): PostgreSQL would fetch every row for an id the index lacks.
+    def tallied(first, after):
+        counted = ticket_tallies.sums("c", first, after, unit_ids, symposium)
+        return {"closed": counted["n"], "solved": counted["solved"], "explained": counted["explained"],
+                "on_time": counted["on_time"]}
+
+    return by_months(start, end, tallied, lambda lo, hi: _closed_in(lo, hi, unit_ids, symposium))
+
+
+def _closed_in(start, end, unit_ids, symposium):
+    """closed_problems() from the tickets: one pass over one index (closed_at first), summed.
+
+    Not grouped: a GROUP BY would sort them all to count three kinds. COUNT(*), not COUNT(id):
+    PostgreSQL would fetch every row for an id the index lacks.
     """
     query = within(Ticket.select(fn.COUNT(SQL("*")), count_where(Ticket.closing_kind == "solved"),
                                  count_where(Ticket.closing_kind == "explained"), count_where(~Ticket.supervised))

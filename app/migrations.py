@@ -189,6 +189,14 @@ def v17_covering_tally_key(migrator):
     tallies.cover_key()
 
 
+def v18_ticket_tallies(migrator):
+    """Problems counted per month and unit by triggers on the ticket table (app/ticket_tallies.py)."""
+    from app import ticket_tallies
+    from models import TicketTally
+    db.create_tables([TicketTally], safe=True)
+    ticket_tallies.rebuild()
+
+
 # version -> function(migrator) bringing the schema from version-1 to version.
 # Version 1 is the first released schema (tests/data/schema_v1.*.sql).
 MIGRATIONS = {
@@ -208,6 +216,7 @@ MIGRATIONS = {
     15: v15_problem_figure_indexes,
     16: v16_excluded_ratings_index,
     17: v17_covering_tally_key,
+    18: v18_ticket_tallies,
 }
 
 LATEST = max(MIGRATIONS, default=1)
@@ -240,8 +249,9 @@ def upgrade():
             _exclusive()
             if current_version() == 0:  # read again under the lock
                 db.create_tables(ALL_MODELS)
-                from app import tallies
+                from app import tallies, ticket_tallies
                 tallies.cover_key()
+                ticket_tallies.install()
                 SystemSetting.write(VERSION_KEY, LATEST)
                 return 0, LATEST
         for version in range(before + 1, LATEST + 1):

@@ -26,6 +26,8 @@ def schema():
         columns = sorted((c.name, column_type(c.data_type), c.null) for c in db.get_columns(table))
         indexes = sorted((tuple(i.columns), i.unique) for i in db.get_indexes(table))
         shape[table] = (columns, indexes)
+    from app import ticket_tallies
+    shape["triggers"] = ticket_tallies.installed()  # the problem tallies follow the tickets either way
     return shape
 
 

@@ -151,7 +151,7 @@ def test_rebuild_and_the_check_command(rated, runner):
     assert result.exit_code != 0 and "不一致" in result.output
     result = runner.invoke(args=["tallies", "rebuild"])
     assert result.exit_code == 0 and "已重新计数" in result.output
-    assert runner.invoke(args=["tallies", "check"]).output.strip() == "评价统计与逐条重新计数一致。"
+    assert runner.invoke(args=["tallies", "check"]).output.strip() == "评价和问题统计与逐条重新计数一致。"
 
 
 def test_on_postgresql_the_key_index_carries_the_counts(rated):

@@ -5,6 +5,7 @@ may see (None: the whole county), so that a unit's handler and the commission re
 definitions over different rows.
 """
 import datetime
+import heapq
 
 from app import figures, scales, tallies, ticket_tallies
 from app.figures import count_where, within
@@ -74,25 +75,58 @@ def active_rating_rate(start=None, end=None, unit_ids=None):
     return {"cases": cases, "ratings": ratings, "rate": ratings / cases}
 
 
-def rankings(start=None, end=None, unit_ids=None, by="unit", minimum=MIN_SAMPLE):
+def rankings(start=None, end=None, unit_ids=None, by="unit", minimum=MIN_SAMPLE, top=None):
     """Rows {id, name, total, good, bad, rate} per unit, window or officer, best rate first.
 
     Those with fewer than `minimum` ratings are left out of the ranking (returned apart).
+    `top`: only the first `top` of "ranked" and of "most_bad" are wanted (the dashboard shows ten
+    of a province's 2,880 officers): names are read and rows sorted for those alone, and
+    "too_few" is not listed.
     """
     model = {"unit": Unit, "window": Window, "staff": Staff}[by]
     counts = {key: (good, bad, good + neutral + bad)
               for (key,), (good, neutral, bad) in tallies.grade_totals(start, end, unit_ids, by=(by,)).items()
               if good + neutral + bad}
-    names = {}
-    if counts:  # all of them, through the driver: cheaper than an IN () of thousands
+    ranked_keys = [key for key, (_good, _bad, total) in counts.items() if total >= minimum]
+    bad_keys = [key for key, (_good, bad, _total) in counts.items() if bad]
+
+    def rate_order(key):
+        good, _bad, total = counts[key]
+        return -good / total, -total
+
+    def bad_order(key):
+        return -counts[key][1]
+
+    if top is not None:  # the leaders and those tied with the last of them: names decide among equals
+        ranked_keys, bad_keys = _leaders(ranked_keys, rate_order, top), _leaders(bad_keys, bad_order, top)
+        wanted = set(ranked_keys) | set(bad_keys)
+        names = dict(model.select(model.id, model.name).where(model.id.in_(list(wanted))).tuples()) if wanted else {}
+    elif counts:  # all of them, through the driver: cheaper than an IN () of thousands
         sql, params = model.select(model.id, model.name).sql()
         names = dict(db.execute_sql(sql, params).fetchall())
-    table = [{"id": key, "name": names.get(key, str(key)), "total": total, "good": good, "bad": bad,
-              "rate": good / total} for key, (good, bad, total) in counts.items()]
-    ranked = sorted((r for r in table if r["total"] >= minimum), key=lambda r: (-r["rate"], -r["total"], r["name"]))
-    most_bad = sorted((r for r in table if r["bad"]), key=lambda r: (-r["bad"], r["name"]))
-    return {"ranked": ranked, "most_bad": most_bad, "too_few": sorted((r for r in table if r["total"] < minimum),
-                                                                        key=lambda r: r["name"])}
+    else:
+        names = {}
+
+    def row(key):
+        good, bad, total = counts[key]
+        return {"id": key, "name": names.get(key, str(key)), "total": total, "good": good, "bad": bad,
+                "rate": good / total}
+
+    ranked = sorted((row(k) for k in ranked_keys), key=lambda r: (-r["rate"], -r["total"], r["name"]))
+    most_bad = sorted((row(k) for k in bad_keys), key=lambda r: (-r["bad"], r["name"]))
+    if top is not None:
+        return {"ranked": ranked[:top], "most_bad": most_bad[:top], "too_few": []}
+    return {"ranked": ranked, "most_bad": most_bad,
+            "too_few": sorted((row(k) for k, (_g, _b, total) in counts.items() if total < minimum),
+                              key=lambda r: r["name"])}
+
+
+def _leaders(keys, order, top):
+    """The `top` first keys by `order`, with every key tied with the last of them."""
+    if len(keys) <= top:
+        return keys
+    cut = order(heapq.nsmallest(top, keys, key=order)[-1])
+    return [key for key in keys if order(key) <= cut]
 
 
 def _trend(per):

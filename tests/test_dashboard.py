@@ -144,3 +144,21 @@ def test_a_townships_figures_open_its_lists_with_its_villages(client, login_as, 
     href = html.unescape(re.search(r'id="fig-evaluations" href="([^"]+)">2<', page).group(1))
     listing = client.get(href).get_data(as_text=True)
     assert "列表 (2)" in listing and "单位（含下级）" in listing
+
+
+def test_the_dashboards_top_of_a_ranking_is_the_head_of_the_whole_ranking(conn, county):
+    """Ten of a province's officers are shown: the same ten, in the same order, ties broken by name."""
+    from models import Staff
+    officers = [Staff.create(unit=county["hall_a"], window=county["w1"], number=f"T{i:02d}", name=name)
+                for i, name in enumerate("赵钱孙李周吴郑王冯陈褚卫蒋沈")]
+    for i, officer in enumerate(officers):  # rates in few distinct values, so that many tie
+        good = dashboard.MIN_SAMPLE + i % 3
+        for _ in range(good):
+            rate(county["hall_a"], "satisfied", OCT, window=county["w1"], staff=officer)
+        for _ in range(i % 4):
+            rate(county["hall_a"], "dissatisfied", OCT, window=county["w1"], staff=officer)
+    whole = dashboard.rankings(by="staff")
+    for top in (1, 3, 5, 10):
+        head = dashboard.rankings(by="staff", top=top)
+        assert head["ranked"] == whole["ranked"][:top] and head["most_bad"] == whole["most_bad"][:top]
+    assert len({(r["rate"], r["total"]) for r in whole["ranked"][:5]}) < 5  # ties were there to break

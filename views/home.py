@@ -1,6 +1,5 @@
 """The admin home: the article's headline figures for what the officer may see."""
 import datetime
-import functools
 
 from flask import redirect, request, url_for
 from flask_admin import AdminIndexView, expose
@@ -58,6 +57,9 @@ def period_choices(today):
             (_("This year"), today.replace(month=1, day=1), None), (_("Last 12 months"), year_ago, None)]
 
 
+RANKED_SHOWN = 10  # per ranking on the dashboard; the monthly report and publication list them all
+
+
 def figure_links(first, last, unit_id):
     """The list behind each figure, filtered to the period and unit shown (with the units under it)."""
     from flask_admin.contrib.peewee.filters import FilterEqual
@@ -83,13 +85,15 @@ def figure_links(first, last, unit_id):
                                    handling_unit),
              "open": list_url("ticket", counted, (Ticket.status, FilterEqual, "open"), handling_unit)}
     for by, column in (("unit", Evaluation.unit), ("window", Evaluation.window), ("staff", Evaluation.staff)):
-        links[by] = functools.partial(_ranked_link, column, rated)
+        links[by] = _ranked_link(column, rated)
     return links
 
 
-def _ranked_link(column, rated, key):
+def _ranked_link(column, rated):
+    """id -> the list of its ratings: the URL built once per ranking, the id put in (45 links a page)."""
     from flask_admin.contrib.peewee.filters import FilterEqual
-    return list_url("evaluation", (column, FilterEqual, key), rated)
+    pattern = list_url("evaluation", (column, FilterEqual, "ZTCID"), rated)
+    return lambda key: pattern.replace("ZTCID", str(int(key)))
 
 
 class HomeView(AdminIndexView):
@@ -124,9 +128,9 @@ class HomeView(AdminIndexView):
                 national=dashboard.national(start, end, unit_ids, figures),
                 active=dashboard.active_rating_rate(start, end, unit_ids),
                 on_time=dashboard.on_time_rate(start, end, unit_ids, figures), overdue=dashboard.overdue_now(unit_ids),
-                by_unit=dashboard.rankings(start, end, unit_ids, "unit"),
-                by_window=dashboard.rankings(start, end, unit_ids, "window"),
-                by_staff=dashboard.rankings(start, end, unit_ids, "staff"),
+                by_unit=dashboard.rankings(start, end, unit_ids, "unit", top=RANKED_SHOWN),
+                by_window=dashboard.rankings(start, end, unit_ids, "window", top=RANKED_SHOWN),
+                by_staff=dashboard.rankings(start, end, unit_ids, "staff", top=RANKED_SHOWN),
                 trend=dashboard.monthly_trend(start, end, unit_ids),
                 weekly=dashboard.weekly_trend(start, end, unit_ids), channels=dashboard.channels(start, end, unit_ids),
                 reasons=dashboard.reasons(start, end, unit_ids), min_sample=dashboard.MIN_SAMPLE))

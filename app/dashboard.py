@@ -22,6 +22,7 @@ def national(start=None, end=None, unit_ids=None, headline=None):
     if headline is None:
         headline = figures.grades(start, end, unit_ids)
     total, n_bad = headline[scales.GOOD] + headline[scales.NEUTRAL] + headline[scales.BAD], headline[scales.BAD]
+
     def tallied(first, after):
         counted = ticket_tallies.sums("b", first, after, unit_ids)
         return {name: counted[name] for name in ("rectified", "revisited", "pleased")}
@@ -195,8 +196,8 @@ def on_time_rate(start=None, end=None, unit_ids=None, headline=None):
     `headline`: the period's figures.headline(), which counted them already.
     """
     if headline is None:
-        closed = figures.closed_problems(start, end, unit_ids)
-        closed, on_time = closed["closed"], closed["on_time"]
+        counted = figures.closed_problems(start, end, unit_ids)
+        closed, on_time = counted["closed"], counted["on_time"]
     else:
         closed, on_time = headline["closed"], headline["closed_on_time"]
     return {"closed": closed, "on_time": on_time, "rate": on_time / closed if closed else None}

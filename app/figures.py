@@ -65,15 +65,9 @@ def by_months(start, end, tallied, raw):
     The problem tallies count by month; a period that starts or ends within a month has those
     days counted from the tickets themselves, through the indexes on their times.
     """
-    from app.tallies import whole_months
-    first, after = whole_months(start, end)
-    if first is not None and after is not None and first >= after:  # no whole month inside
-        return raw(start, end)
-    parts = [tallied(first, after)]
-    if start is not None and start < first:
-        parts.append(raw(start, first))
-    if end is not None and after < end:
-        parts.append(raw(after, end))
+    from app.tallies import split
+    whole, edges = split(start, end)
+    parts = ([tallied(*whole)] if whole is not None else []) + [raw(lo, hi) for lo, hi in edges]
     return {name: sum(part[name] for part in parts) for name in parts[0]}
 
 

@@ -18,7 +18,7 @@ import operator
 
 from peewee import SQL, fn
 
-from app.tallies import LEVEL_COLUMNS, as_date, month_of, next_month, whole_months
+from app.tallies import LEVEL_COLUMNS, as_date, in_period, month_of, next_month, split
 from models import Evaluation, RatingTally
 
 DAY = datetime.timedelta(days=1)
@@ -74,17 +74,14 @@ class Timeline:
         hi = last_day
         counts = {}  # a month's or a day's first day -> [the day after it, ratings]
         if lo is None or hi is None or lo < hi:
-            whole_from, whole_to = whole_months(lo, hi)
-            if whole_from is None or whole_to is None or whole_from < whole_to:
-                parts = [(lo, whole_from), (whole_to, hi)]
-                for month, n in self._tallies("u", whole_from, whole_to):
+            whole, parts = split(lo, hi)
+            if whole is not None:
+                for month, n in self._tallies("u", *whole):
                     counts[month] = [next_month(month), n]
-            else:  # no whole month in between
-                parts, whole_from = [(lo, hi)], whole_to
+            whole_from, whole_to = whole if whole is not None else (hi, hi)  # none: no month counts as whole
             for start, end in parts:
-                if start is not None and end is not None and start < end:
-                    for day, n in self._tallies("d", start, end):
-                        counts[day] = [day + DAY, n]
+                for day, n in self._tallies("d", start, end):
+                    counts[day] = [day + DAY, n]
             for day in self.excluded:
                 if (lo is None or day >= lo) and (hi is None or day < hi):
                     month = month_of(day)
@@ -121,14 +118,9 @@ class Timeline:
             return []
         rated = functools.reduce(operator.add, (getattr(RatingTally, level) for level in self.levels))
         # subject is always 0 in these grains; said all the same, as the key's fourth column.
-        query = RatingTally.select(RatingTally.period, fn.SUM(rated)).where(
-            RatingTally.grain == grain, RatingTally.subject == 0)
-        if start is not None:
-            query = query.where(RatingTally.period >= start)
-        if end is not None:
-            query = query.where(RatingTally.period < end)
-        if self.units is not None:
-            query = query.where(RatingTally.unit.in_(sorted(self.units)))
+        query = in_period(RatingTally.select(RatingTally.period, fn.SUM(rated)).where(
+            RatingTally.grain == grain, RatingTally.subject == 0), RatingTally, start, end,
+            sorted(self.units) if self.units is not None else None)
         return [(as_date(period), int(n)) for period, n in query.group_by(RatingTally.period).tuples() if n]
 
     def _days(self, first, after):

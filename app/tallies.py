@@ -183,13 +183,6 @@ def _dims():
             "day": ("d", RatingTally.period, None)}
 
 
-def whole_months(start, end):
-    """(first, after) of the whole months inside [start, end); None for an open side."""
-    first = start if start is None or start.day == 1 else next_month(start)
-    after = None if end is None else month_of(end)
-    return first, after
-
-
 def counts(start=None, end=None, unit_ids=None, by=()):
     """{key tuple: {level: n}} of the ratings in [start, end) (dates, either None) in the given units.
 
@@ -218,30 +211,46 @@ def _counted(start, end, unit_ids, by, sums=EACH_LEVEL):
         raise ValueError(f"cannot group ratings by {by} together")
     grain = grains.pop() if grains else "u"
     out = {}
-    first, after = whole_months(start, end)
     if grain == "d":
         _add_tallies(out, grain, by, start, end, unit_ids, sums)
-    elif first is not None and after is not None and first >= after:  # no whole month inside
-        _add_raw(out, by, start, end, unit_ids, sums)
-    else:
-        _add_tallies(out, grain, by, first, after, unit_ids, sums)
-        if start is not None and start < first:
-            _add_raw(out, by, start, first, unit_ids, sums)
-        if end is not None and after < end:
-            _add_raw(out, by, after, end, unit_ids, sums)
+        return out
+    whole, edges = split(start, end)
+    if whole is not None:
+        _add_tallies(out, grain, by, *whole, unit_ids, sums)
+    for lo, hi in edges:
+        _add_raw(out, by, lo, hi, unit_ids, sums)
     return out
+
+
+def split(start, end):
+    """((first, after) of the whole months inside [start, end) or None if none, [(lo, hi) days around them]).
+
+    Monthly tallies answer the whole months; the days before and after them are counted from the
+    rows themselves, by the index on their time. A None bound is open on that side.
+    """
+    first = start if start is None or start.day == 1 else next_month(start)
+    after = None if end is None else month_of(end)
+    if first is not None and after is not None and first >= after:
+        return None, [(start, end)]
+    edges = [(lo, hi) for lo, hi in ((start, first), (after, end)) if lo is not None and hi is not None and lo < hi]
+    return (first, after), edges
+
+
+def in_period(query, model, start, end, unit_ids=None):
+    """`query` of tally rows (`model`) whose period is in [start, end) and unit among unit_ids (None: any)."""
+    if start is not None:
+        query = query.where(model.period >= start)
+    if end is not None:
+        query = query.where(model.period < end)
+    if unit_ids is not None:
+        query = query.where(model.unit.in_(list(unit_ids)))
+    return query
 
 
 def last_day(start=None, end=None, unit_ids=None):
     """The last day in [start, end) with a rating counted, or None."""
-    query = RatingTally.select(fn.MAX(RatingTally.period)).where(RatingTally.grain == "d")
-    if start is not None:
-        query = query.where(RatingTally.period >= start)
-    if end is not None:
-        query = query.where(RatingTally.period < end)
-    if unit_ids is not None:
-        query = query.where(RatingTally.unit.in_(list(unit_ids)))
-    found = query.scalar()
+    found = in_period(RatingTally.select(fn.MAX(RatingTally.period)).where(RatingTally.grain == "d"),
+                      RatingTally, start, end, unit_ids).scalar()
     return as_date(found) if found is not None else None
 
 

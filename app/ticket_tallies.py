@@ -165,14 +165,9 @@ def rebuild():
 
 def sums(kind, first, after, unit_ids=None, symposium=None):
     """{count: n} summed over the whole months [first, after) (either None: open) of one kind."""
-    query = TicketTally.select(*[fn.SUM(getattr(TicketTally, name)) for name in COUNTS]).where(
-        TicketTally.kind == kind)
-    if first is not None:
-        query = query.where(TicketTally.period >= first)
-    if after is not None:
-        query = query.where(TicketTally.period < after)
-    if unit_ids is not None:
-        query = query.where(TicketTally.unit.in_(list(unit_ids)))
+    from app.tallies import in_period
+    query = in_period(TicketTally.select(*[fn.SUM(getattr(TicketTally, name)) for name in COUNTS])
+                      .where(TicketTally.kind == kind), TicketTally, first, after, unit_ids)
     if symposium is not None:
         query = query.where(TicketTally.symposium == symposium)
     return dict(zip(COUNTS, (int(n or 0) for n in query.tuples()[0])))

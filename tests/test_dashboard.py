@@ -162,3 +162,21 @@ def test_the_dashboards_top_of_a_ranking_is_the_head_of_the_whole_ranking(conn, 
         head = dashboard.rankings(by="staff", top=top)
         assert head["ranked"] == whole["ranked"][:top] and head["most_bad"] == whole["most_bad"][:top]
     assert len({(r["rate"], r["total"]) for r in whole["ranked"][:5]}) < 5  # ties were there to break
+
+
+def test_the_overdue_problems_link_opens_the_chosen_units_overdue_problems(client, login_as, county):
+    import html
+    late = datetime.datetime(2026, 10, 1, 9, 0)
+    for unit in (county["village"], county["hall_a"]):  # one under the township, one elsewhere
+        ticket = tickets.open_ticket("problem", title="拖延办理", content="内容", source="kiosk", unit=unit.id,
+                                     handling_unit=unit.id, at=late)
+        Ticket.update(due_at=late).where(Ticket.id == ticket.id).execute()
+    login_as("office")
+    page = client.get(f"/admin/?unit={county['township'].id}").get_data(as_text=True)
+    assert 'id="fig-overdue">1<' in page
+    href = html.unescape(re.search(r'id="link-overdue" href="([^"]+)"', page).group(1))
+    assert "列表 (1)" in client.get(href).get_data(as_text=True)
+    everyone = client.get("/admin/").get_data(as_text=True)
+    assert 'id="fig-overdue">2<' in everyone
+    href = html.unescape(re.search(r'id="link-overdue" href="([^"]+)"', everyone).group(1))
+    assert "列表 (2)" in client.get(href).get_data(as_text=True)

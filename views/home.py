@@ -66,7 +66,7 @@ def figure_links(first, last, unit_id):
 
     from views.evaluations import FilterGrade
     from views.org import FilterUnitTree
-    from views.tickets import FilterInFigures
+    from views.tickets import FilterInFigures, FilterOverdue
     today = datetime.date.today()
     rated = period_filter(Evaluation.created_at, first, last, today)
     accepted = period_filter(Ticket.created_at, first, last, today)
@@ -83,7 +83,8 @@ def figure_links(first, last, unit_id):
                                 handling_unit),
              "explained": list_url("ticket", counted, (Ticket.closing_kind, FilterEqual, "explained"), closed,
                                    handling_unit),
-             "open": list_url("ticket", counted, (Ticket.status, FilterEqual, "open"), handling_unit)}
+             "open": list_url("ticket", counted, (Ticket.status, FilterEqual, "open"), handling_unit),
+             "overdue": list_url("ticket", (Ticket.due_at, FilterOverdue, "1"), handling_unit)}
     for by, column in (("unit", Evaluation.unit), ("window", Evaluation.window), ("staff", Evaluation.staff)):
         links[by] = _ranked_link(column, rated)
     return links

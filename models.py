@@ -23,6 +23,10 @@ def new_token():
 QUERY_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
 
+def new_session_token():
+    return secrets.token_hex(16)
+
+
 def new_query_code():
     return "".join(secrets.choice(QUERY_ALPHABET) for _ in range(12))
 
@@ -314,6 +318,12 @@ class User(BaseModel):
     active = BooleanField(default=True, verbose_name=_l("Active"))
     created_at = DateTimeField(default=now, verbose_name=_l("Created"))
     last_login_at = DateTimeField(null=True, verbose_name=_l("Last login"))
+    # Set when an administrator gives the password: its owner must choose a new one first (v19).
+    must_change_password = BooleanField(default=False, verbose_name=_l("Must change password"))
+    # Part of every session's login id: a new one at logout or password change ends every
+    # session opened before, a copied cookie included (v19).
+    session_token = CharField(max_length=32, default=new_session_token)
+    password_changed_at = DateTimeField(null=True, verbose_name=_l("Password changed"))
 
     def __str__(self):
         return f"{self.full_name or self.username}（{self.username}）"
@@ -327,13 +337,25 @@ class User(BaseModel):
     is_anonymous = False
 
     def get_id(self):
-        return str(self.id)
+        return f"{self.id}:{self.session_token}"
+
+    def end_sessions(self):
+        """Every session opened before now is refused from the next request on."""
+        self.session_token = new_session_token()
 
     def set_password(self, password):
         self.password_hash = generate_password_hash(password)
+        self.password_changed_at = now()
 
     def check_password(self, password):
         return check_password_hash(self.password_hash, password)
+
+
+class LoginThrottle(BaseModel):
+    """Failed logins per typed username, known or not, so both get the same answer (v19)."""
+    username = CharField(primary_key=True, max_length=50)
+    failures = IntegerField(default=0)
+    locked_until = DateTimeField(null=True)
 
 
 class Ticket(BaseModel):
@@ -456,7 +478,7 @@ class AuditLog(BaseModel):
             username=getattr(user, "username", "") or "",
             action=action,
             object_type=type(obj).__name__ if obj is not None else "",
-            object_id=str(obj.get_id()) if obj is not None else "",
+            object_id=str(obj._pk) if obj is not None else "",
             detail=detail, ip=ip or "")
 
 
@@ -659,6 +681,6 @@ class TicketTally(BaseModel):
 ALL_MODELS = (SystemSetting, Unit, Window, Staff, Reason, Contact, Evaluation, EvaluationReason,
               Message, Symposium, User, Ticket, TicketEvent, AuditLog, WorkflowVersion, WorkflowFile, CalendarDay,
               Notification, Attachment, CoHandling, ApiToken, FraudSignal, Accountability, CaseVolume,
-              RatingTally, TicketTally)
+              RatingTally, TicketTally, LoginThrottle)
 
 __all__ = [m.__name__ for m in ALL_MODELS] + ["db", "fn", "JOIN", "ALL_MODELS", "mask_phone"]

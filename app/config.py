@@ -23,7 +23,12 @@ def defaults(instance_path):
         "LANGUAGES": ("zh_Hans_CN", "en"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "REMEMBER_COOKIE_HTTPONLY": True,
+        # 等保 2.0: sessions end on the server after 15 idle minutes and 8 hours in all (app/auth.py);
+        # five wrong passwords lock a username, known or not, for 15 minutes.
+        "SESSION_IDLE_MINUTES": 15,
+        "SESSION_MAX_HOURS": 8,
+        "LOGIN_LOCK_FAILURES": 5,
+        "LOGIN_LOCK_MINUTES": 15,
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
         "WORKFLOWS_PATH": str(ROOT / "workflows.yaml"),

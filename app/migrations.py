@@ -197,6 +197,18 @@ def v18_ticket_tallies(migrator):
     ticket_tallies.rebuild()
 
 
+def v19_accounts(migrator):
+    """等保 accounts: first-login password change, sessions ended at logout, login lockout."""
+    from models import LoginThrottle, User, new_session_token
+    ensure_columns(migrator, User, ["must_change_password", "password_changed_at"])
+    if "session_token" not in {c.name for c in db.get_columns("user")}:
+        # Each account its own token: a column default would give them all the same one.
+        db.execute_sql("ALTER TABLE \"user\" ADD COLUMN session_token VARCHAR(32) NOT NULL DEFAULT ''")
+        for user_id in [u.id for u in User.select(User.id)]:
+            User.update(session_token=new_session_token()).where(User.id == user_id).execute()
+    db.create_tables([LoginThrottle], safe=True)
+
+
 # version -> function(migrator) bringing the schema from version-1 to version.
 # Version 1 is the first released schema (tests/data/schema_v1.*.sql).
 MIGRATIONS = {
@@ -217,6 +229,7 @@ MIGRATIONS = {
     16: v16_excluded_ratings_index,
     17: v17_covering_tally_key,
     18: v18_ticket_tallies,
+    19: v19_accounts,
 }
 
 LATEST = max(MIGRATIONS, default=1)

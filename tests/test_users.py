@@ -20,17 +20,25 @@ def test_sysadmin_creates_a_handler_account_that_can_log_in(app, client, login_a
     assert AuditLog.select().where(AuditLog.action == "create", AuditLog.object_type == "User",
                                    AuditLog.object_id == str(user.id)).exists()
     other = app.test_client()
-    assert login(other, "zhang3", "Zhang@2026x").status_code == 302
+    response = login(other, "zhang3", "Zhang@2026x")
+    assert response.status_code == 302 and response.headers["Location"] == "/password"
+    # A password an administrator chose is changed by its owner before anything else.
+    assert other.get("/admin/").headers["Location"] == "/password"
+    assert post(other, "/password", {"current": "Zhang@2026x", "new": "Zh3-own-choice",
+                                     "again": "Zh3-own-choice"}).status_code == 302
     assert "县行政审批局" in other.get("/admin/").get_data(as_text=True)
 
 
 def test_account_mistakes_are_refused_in_chinese(client, login_as, county):
     login_as("sysadmin")
     cases = (
-        ({"username": "li4", "role": "handler", "new_password": "Li4@2026xx"}, "必须指定所属单位"),
+        ({"username": "li4", "role": "handler", "new_password": "Qing@2026xx"}, "必须指定所属单位"),
         ({"username": "li4", "role": "office"}, "新账号必须设置密码"),
         ({"username": "li4", "role": "office", "new_password": "short"}, "密码至少需要 8 位"),
-        ({"username": "sysadmin_x", "role": "office", "new_password": "Li4@2026xx"}, "已被占用"),
+        ({"username": "li4", "role": "office", "new_password": "qingshui2026"}, "至少包含小写字母、大写字母、数字、符号中的三种"),
+        ({"username": "li4", "role": "office", "new_password": "Li4@2026xx"}, "不得包含用户名"),
+        ({"username": "li4", "role": "office", "new_password": "Admin@123"}, "太常见"),
+        ({"username": "sysadmin_x", "role": "office", "new_password": "Qing@2026xx"}, "已被占用"),
     )
     for data, message in cases:
         response = post(client, "/admin/user/new/", data)

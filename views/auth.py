@@ -1,12 +1,14 @@
 """Login and logout for officers."""
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField, StringField
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import EqualTo, InputRequired, Length, ValidationError
 
+from app import auth, passwords
 from models import AuditLog, User, db, now
 
 bp = Blueprint("auth", __name__)
@@ -17,6 +19,31 @@ class LoginForm(FlaskForm):
                                                        Length(max=50)])
     password = PasswordField(_l("Password"), validators=[InputRequired(_l("Please enter your password.")),
                                                          Length(max=200)])
+
+
+class PasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[InputRequired(_l("Please enter your password.")),
+                                                                 Length(max=200)])
+    new = PasswordField(_l("New password"), validators=[InputRequired(_l("Please enter a new password.")),
+                                                         Length(max=200)])
+    again = PasswordField(_l("New password again"), validators=[
+        InputRequired(_l("Please enter the new password again.")),
+        EqualTo("new", _l("The two new passwords differ."))])
+
+    def validate_current(self, field):
+        if not current_user.check_password(field.data):
+            raise ValidationError(_("The current password is wrong."))
+
+    def validate_new(self, field):
+        found = passwords.problems(field.data, current_user.username)
+        if field.data and current_user.check_password(field.data):
+            found.append(_("The new password must differ from the current one."))
+        if found:
+            raise ValidationError(" ".join(found))
+
+
+# Checked against a wrong username too, so that a name that exists answers no faster than one that does not.
+_NOBODY_HASH = generate_password_hash("no account has this password")
 
 
 def safe_next(target):
@@ -34,33 +61,71 @@ def login():
     if form.validate_on_submit():
         username = form.username.data.strip()
         user = User.get_or_none(User.username == username)
-        with db.atomic():
-            if user is not None and user.active and user.check_password(form.password.data):
-                lang = session.get("lang")
-                session.clear()  # a fresh session at login
-                if lang:
-                    session["lang"] = lang
-                login_user(user)
+        if auth.locked(username):
+            AuditLog.record("login_locked", None, None, detail=f"username={username[:50]}", ip=request.remote_addr)
+            return _paused(form)
+        right = user.check_password(form.password.data) if user else \
+            check_password_hash(_NOBODY_HASH, form.password.data)
+        if user is not None and user.active and right:
+            with db.atomic():
+                auth.clear_failures(username)
+                auth.start_session(user)
                 user.last_login_at = now()
                 user.save(only=[User.last_login_at])
                 AuditLog.record("login", user, user, ip=request.remote_addr)
-                return redirect(safe_next(request.args.get("next")))
+            if user.must_change_password:
+                return redirect(url_for("auth.password"))
+            return redirect(safe_next(request.args.get("next")))
+        with db.atomic():
+            now_locked = auth.record_failure(username)
             AuditLog.record("login_failed", None, None, detail=f"username={username[:50]}",
                             ip=request.remote_addr)
+        if now_locked:
+            return _paused(form)
         # The same answer whether or not the username exists.
         flash(_("Wrong username or password."), "error")
     status = 401 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status
 
 
+def _paused(form):
+    # Said alike of every username, whether an account has it or not.
+    flash(_("Too many wrong passwords: logins with this username are paused for %(n)d minutes.",
+            n=current_app.config["LOGIN_LOCK_MINUTES"]), "error")
+    return render_template("auth/login.html", form=form), 429
+
+
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    AuditLog.record("logout", current_user, current_user, ip=request.remote_addr)
-    logout_user()
-    session.clear()
+    with db.atomic():
+        AuditLog.record("logout", current_user, current_user, ip=request.remote_addr)
+        user = User.get_by_id(current_user.id)
+        user.end_sessions()  # a copy of this session's cookie is refused from now on
+        user.save(only=[User.session_token])
+    auth.end_session()
     flash(_("You have logged out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def password():
+    """Change one's own password; every other session of the account ends."""
+    form = PasswordForm()
+    if form.validate_on_submit():
+        with db.atomic():
+            user = User.get_by_id(current_user.id)
+            user.set_password(form.new.data)
+            user.must_change_password = False
+            user.end_sessions()
+            user.save()
+            AuditLog.record("password_change", user, user, ip=request.remote_addr)
+        auth.start_session(user)
+        flash(_("Your password has been changed."), "success")
+        return redirect(url_for("admin.index"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/password.html", form=form, forced=current_user.must_change_password), status
 
 
 @bp.route("/")

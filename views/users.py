@@ -7,22 +7,21 @@ from peewee import JOIN
 from wtforms import PasswordField, SelectField
 from wtforms.validators import ValidationError
 
+from app import passwords
 from app.roles import AUDITOR, ROLES, SYSADMIN, UNIT_BOUND, role_label
 from models import Unit, User
 from views.base import SecureModelView
 from views.validators import NotBlank, Unique, strip
 
-MIN_PASSWORD = 8
-
-
 class UserAdmin(SecureModelView):
     read_roles = frozenset({SYSADMIN, AUDITOR})
     edit_roles = frozenset({SYSADMIN})
     export_roles = frozenset({SYSADMIN, AUDITOR})
-    column_list = ("username", "full_name", "role", "unit", "active", "last_login_at", "created_at")
-    column_exclude_list = ("password_hash",)
-    column_details_exclude_list = ("password_hash",)
-    column_export_exclude_list = ("password_hash",)
+    column_list = ("username", "full_name", "role", "unit", "active", "must_change_password", "last_login_at",
+                   "created_at")
+    column_details_list = ("username", "full_name", "role", "unit", "active", "must_change_password",
+                           "password_changed_at", "last_login_at", "created_at")
+    column_export_list = column_details_list
     column_default_sort = ("username", False)
     column_sortable_list = ("username", "full_name", "role", "active", "last_login_at")
     column_searchable_list = ("username", "full_name")
@@ -52,9 +51,14 @@ class UserAdmin(SecureModelView):
         if is_created and not password:
             raise ValidationError(_("A new account needs a password."))
         if password:
-            if len(password) < MIN_PASSWORD:
-                raise ValidationError(_("The password must have at least %(n)d characters.", n=MIN_PASSWORD))
+            found = passwords.problems(password, model.username)
+            if found:
+                raise ValidationError(" ".join(found))
             model.set_password(password)
+            # Given by an administrator: its owner chooses a new one at the next login,
+            # and the sessions opened with the old one end.
+            model.must_change_password = True
+            model.end_sessions()
         if model.role in UNIT_BOUND and model.unit is None:
             raise ValidationError(_("A handling unit officer must belong to a unit."))
         if model.id == current_user.id and not model.active:

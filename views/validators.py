@@ -16,8 +16,8 @@ class Unique:
             return
         query = self.field.model.select().where(self.field == value)
         obj = getattr(form, "_obj", None)
-        if obj is not None and obj.get_id() is not None:
-            query = query.where(self.field.model._meta.primary_key != obj.get_id())
+        if obj is not None and obj._pk is not None:
+            query = query.where(self.field.model._meta.primary_key != obj._pk)
         if query.exists():
             raise ValidationError(str(self.message) % {"value": value})
 

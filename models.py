@@ -461,7 +461,7 @@ class TicketEvent(BaseModel):
 
 
 class AuditLog(BaseModel):
-    """Who did what and when; rows are only ever added."""
+    """Who did what and when; rows are only ever added, each sealing the one before (app/audit.py)."""
     actor = ForeignKeyField(User, null=True, on_delete="RESTRICT", verbose_name=_l("Actor"))
     username = CharField(max_length=50, default="", verbose_name=_l("Username"))
     action = CharField(max_length=32, index=True, verbose_name=_l("Action"))
@@ -470,16 +470,19 @@ class AuditLog(BaseModel):
     detail = TextField(default="", verbose_name=_l("Detail"))
     ip = CharField(max_length=64, default="", verbose_name=_l("IP address"))
     created_at = DateTimeField(default=now, index=True, verbose_name=_l("Time"))
+    prev_hash = CharField(max_length=64, default="")  # v20
+    row_hash = CharField(max_length=64, default="", verbose_name=_l("Seal"))  # v20
 
     @classmethod
     def record(cls, action, user=None, obj=None, detail="", ip=""):
-        return cls.create(
-            actor=user if user is not None and getattr(user, "id", None) else None,
+        from app import audit
+        return audit.append(
+            actor=user.id if user is not None and getattr(user, "id", None) else None,
             username=getattr(user, "username", "") or "",
             action=action,
             object_type=type(obj).__name__ if obj is not None else "",
             object_id=str(obj._pk) if obj is not None else "",
-            detail=detail, ip=ip or "")
+            detail=detail, ip=ip or "", created_at=now())
 
 
 class ApiToken(BaseModel):

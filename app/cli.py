@@ -3,6 +3,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from app import passwords
 from app.roles import ROLE_IDS, UNIT_BOUND
 from models import AuditLog, Unit, User, db
 
@@ -24,8 +25,9 @@ def create_user(username, role, unit_code, full_name, password):
                 raise click.ClickException(f"没有编码为 {unit_code} 的单位。")
         if role in UNIT_BOUND and unit is None:
             raise click.ClickException("承办单位经办人必须用 --unit 指定所属单位。")
-        if len(password) < 8:
-            raise click.ClickException("密码至少 8 位。")
+        found = passwords.problems(password, username)
+        if found:
+            raise click.ClickException(" ".join(found))
         if User.select().where(User.username == username).exists():
             raise click.ClickException(f"用户名 {username} 已存在。")
         with db.atomic():
@@ -217,7 +219,26 @@ def tallies_rebuild():
     click.echo(f"已重新计数：{n} 行统计。")
 
 
+@click.group("audit")
+def audit_group():
+    """审计记录 / The audit trail."""
+
+
+@audit_group.command("verify")
+@with_appcontext
+def audit_verify():
+    """校验审计记录的哈希链，发现改动或删除时退出码为 1 / Check the audit trail's hash chain."""
+    from app import audit
+    with db.connection_context():
+        count, problems = audit.verify()
+    for line in problems[:50]:
+        click.echo(line)
+    if problems:
+        raise click.ClickException(f"审计记录有 {len(problems)} 处被改动或删除的痕迹（共 {count} 条）。")
+    click.echo(f"审计记录完整：{count} 条，逐条校验一致。")
+
+
 def init_app(app):
     for command in (create_api_token, create_user, seed_command, upgrade_db, backup, check_workflows, sweep_command,
-                    move_tickets, report_group, tallies_group):
+                    move_tickets, report_group, tallies_group, audit_group):
         app.cli.add_command(command)

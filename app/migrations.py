@@ -209,6 +209,15 @@ def v19_accounts(migrator):
     db.create_tables([LoginThrottle], safe=True)
 
 
+def v20_audit_chain(migrator):
+    """The audit trail sealed as a hash chain and made append-only (app/audit.py)."""
+    from app import audit
+    from models import AuditLog
+    ensure_columns(migrator, AuditLog, ["prev_hash", "row_hash"])
+    audit.seal_existing()
+    audit.install()
+
+
 # version -> function(migrator) bringing the schema from version-1 to version.
 # Version 1 is the first released schema (tests/data/schema_v1.*.sql).
 MIGRATIONS = {
@@ -230,6 +239,7 @@ MIGRATIONS = {
     17: v17_covering_tally_key,
     18: v18_ticket_tallies,
     19: v19_accounts,
+    20: v20_audit_chain,
 }
 
 LATEST = max(MIGRATIONS, default=1)
@@ -262,9 +272,10 @@ def upgrade():
             _exclusive()
             if current_version() == 0:  # read again under the lock
                 db.create_tables(ALL_MODELS)
-                from app import tallies, ticket_tallies
+                from app import audit, tallies, ticket_tallies
                 tallies.cover_key()
                 ticket_tallies.install()
+                audit.install()
                 SystemSetting.write(VERSION_KEY, LATEST)
                 return 0, LATEST
         for version in range(before + 1, LATEST + 1):

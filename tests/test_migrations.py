@@ -28,6 +28,8 @@ def schema():
         shape[table] = (columns, indexes)
     from app import ticket_tallies
     shape["triggers"] = ticket_tallies.installed()  # the problem tallies follow the tickets either way
+    from app import audit
+    shape["audit_triggers"] = audit.installed()  # the audit trail append-only either way
     return shape
 
 
@@ -53,6 +55,9 @@ def build_v1():
     ticket_id = db.execute_sql("SELECT id FROM ticket").fetchone()[0]
     db.execute_sql("INSERT INTO ticket_event (ticket_id, action, from_stage, to_stage, comment, created_at) "
                    f"VALUES ({ticket_id}, 'open', '', 'accept', '', '2026-01-05 11:00:00')")
+    for action in ("login_failed", "ticket_action"):
+        db.execute_sql("INSERT INTO audit_log (username, action, object_type, object_id, detail, ip, created_at) "
+                       f"VALUES ('', '{action}', '', '', '升级前', '10.0.0.1', '2026-01-05 12:00:00')")
 
 
 def test_a_new_database_starts_at_the_latest_version(conn):
@@ -73,6 +78,8 @@ def test_version_1_database_is_upgraded_without_losing_data(conn):
     ticket = Ticket.get()
     assert ticket.code == "ZTC-2026-0001" and ticket.bad_rating is False and ticket.revision == 0
     assert [e.action for e in ticket.events] == ["open"]
+    from app import audit
+    assert audit.verify() == (2, [])  # the rows written before the chain are sealed into it
     assert migrations.upgrade() == (migrations.LATEST, migrations.LATEST)  # nothing more to do
 
 

@@ -1,4 +1,6 @@
 """Officer accounts (system administrator) and the audit trail (auditor)."""
+from flask import flash, redirect, request, url_for
+from flask_admin import expose
 from flask_admin.contrib.peewee.filters import FilterEqual
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -7,9 +9,9 @@ from peewee import JOIN
 from wtforms import PasswordField, SelectField
 from wtforms.validators import ValidationError
 
-from app import passwords
+from app import audit, passwords
 from app.roles import AUDITOR, ROLES, SYSADMIN, UNIT_BOUND, role_label
-from models import Unit, User
+from models import AuditLog, Unit, User
 from views.base import SecureModelView
 from views.validators import NotBlank, Unique, strip
 
@@ -74,7 +76,24 @@ class AuditLogAdmin(SecureModelView):
     edit_roles = frozenset()
     export_roles = frozenset({AUDITOR})
     column_list = ("created_at", "username", "action", "object_type", "object_id", "detail", "ip")
-    column_default_sort = ("created_at", True)
+    column_export_list = column_list + ("row_hash",)
+    column_default_sort = ("id", True)
     column_sortable_list = ("created_at", "username", "action")
     column_searchable_list = ("username", "action", "detail")
-    column_filters = ("created_at", "action", "username")
+    column_filters = ("created_at", "action", "username", "object_type", "ip")
+    list_template = "admin/audit_list.html"
+
+    @expose("/verify/", methods=("POST",))
+    def verify(self):
+        """Check the whole hash chain now, as `flask audit verify` does."""
+        count, problems = audit.verify()
+        if problems:
+            for line in problems[:20]:
+                flash(line, "error")
+            flash(_("The audit trail has %(n)d sign(s) of change or removal (%(count)d rows).",
+                    n=len(problems), count=count), "error")
+        else:
+            flash(_("The audit trail is complete: %(count)d rows, each seal checked.", count=count), "success")
+        AuditLog.record("audit_verify", current_user, detail=f"rows={count} problems={len(problems)}",
+                        ip=request.remote_addr)
+        return redirect(url_for(".index_view"))

@@ -100,3 +100,10 @@ def test_only_the_auditor_reads_the_trail(client, login_as, role):
     login_as(role)
     assert client.get("/admin/auditlog/").status_code == 403
     assert client.post("/admin/auditlog/verify/", data={"csrf_token": csrf_token(client, "/password")}).status_code == 403
+
+
+def test_a_refusal_is_in_the_trail(client, login_as, county):
+    login_as("handler", county["hall_a"])
+    assert client.get("/admin/auditlog/").status_code == 403
+    row = AuditLog.select().where(AuditLog.action == "refused").get()
+    assert row.username == "handler_HA" and row.detail == "GET /admin/auditlog/"

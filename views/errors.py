@@ -22,9 +22,19 @@ def render_error(status, message=None):
     return render_template("error.html", status=status, message=message or MESSAGES[status]), status
 
 
+def refused(exc):
+    """A 403 is answered and put in the audit trail: who was turned away from what."""
+    from flask_login import current_user
+    from models import AuditLog
+    user = current_user if current_user.is_authenticated else None
+    AuditLog.record("refused", user, detail=f"{request.method} {request.path[:200]}", ip=request.remote_addr)
+    return render_error(403)
+
+
 def init_app(app):
     for status in MESSAGES:
         app.register_error_handler(status, lambda exc, status=status: render_error(status))
+    app.register_error_handler(403, refused)
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc):

@@ -324,6 +324,9 @@ class User(BaseModel):
     # session opened before, a copied cookie included (v19).
     session_token = CharField(max_length=32, default=new_session_token)
     password_changed_at = DateTimeField(null=True, verbose_name=_l("Password changed"))
+    # The second factor (app/totp.py): its secret, and the last code's time step, never accepted twice.
+    totp_secret = CharField(max_length=64, default="")
+    totp_last_step = IntegerField(default=0)
 
     def __str__(self):
         return f"{self.full_name or self.username}（{self.username}）"

@@ -9,7 +9,7 @@ DEFAULT_INSTANCE = ROOT / "instance"
 # Environment variables a county may set; everything else keeps its default.
 ENV_KEYS = ("DATABASE_URL", "SECRET_KEY", "BABEL_DEFAULT_LOCALE", "INSTANCE_PATH", "WORKFLOWS_PATH",
             "RATING_RATE_LIMIT", "RATING_DEVICE_LIMIT", "MESSAGE_RATE_LIMIT", "MESSAGE_DEVICE_LIMIT",
-            "RATELIMIT_STORAGE_URI", "PUBLIC_BASE_URL", "RATING_SCALE", "RATING_CASE_NUMBER")
+            "RATELIMIT_STORAGE_URI", "PUBLIC_BASE_URL", "RATING_SCALE", "RATING_CASE_NUMBER", "TOTP_REQUIRED")
 
 
 def defaults(instance_path):
@@ -29,6 +29,8 @@ def defaults(instance_path):
         "SESSION_MAX_HOURS": 8,
         "LOGIN_LOCK_FAILURES": 5,
         "LOGIN_LOCK_MINUTES": 15,
+        # On: administrators and the commission log in with a second factor too (app/totp.py).
+        "TOTP_REQUIRED": False,
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
         "WORKFLOWS_PATH": str(ROOT / "workflows.yaml"),
@@ -69,6 +71,11 @@ def check(config):
     if config["RATING_SCALE"] not in SCALES:
         raise ConfigError(f"RATING_SCALE 只能是 {' 或 '.join(SCALES)}（三级：海兴满意/一般/不满意；五级：国家好差评），"
                           f"现在是 {config['RATING_SCALE']!r}")
+    switch = str(config["TOTP_REQUIRED"]).lower()
+    if switch not in ("true", "false", "on", "off", "1", "0"):
+        raise ConfigError(f"TOTP_REQUIRED 只能是 on 或 off（开启后管理员和纪委监委账号登录须输入动态验证码），"
+                          f"现在是 {config['TOTP_REQUIRED']!r}")
+    config["TOTP_REQUIRED"] = switch in ("true", "on", "1")
     if config["RATING_CASE_NUMBER"] not in ("optional", "off"):
         raise ConfigError("RATING_CASE_NUMBER 只能是 optional（评价页可填办件编号，一次一评）或 off，"
                           f"现在是 {config['RATING_CASE_NUMBER']!r}")

@@ -200,7 +200,7 @@ def v18_ticket_tallies(migrator):
 def v19_accounts(migrator):
     """等保 accounts: first-login password change, sessions ended at logout, login lockout."""
     from models import LoginThrottle, User, new_session_token
-    ensure_columns(migrator, User, ["must_change_password", "password_changed_at"])
+    ensure_columns(migrator, User, ["must_change_password", "password_changed_at", "totp_secret", "totp_last_step"])
     if "session_token" not in {c.name for c in db.get_columns("user")}:
         # Each account its own token: a column default would give them all the same one.
         db.execute_sql("ALTER TABLE \"user\" ADD COLUMN session_token VARCHAR(32) NOT NULL DEFAULT ''")

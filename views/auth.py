@@ -1,5 +1,5 @@
 """Login and logout for officers."""
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -8,7 +8,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField, StringField
 from wtforms.validators import EqualTo, InputRequired, Length, ValidationError
 
-from app import auth, passwords
+from app import auth, passwords, qrcodes, totp
 from models import AuditLog, User, db, now
 
 bp = Blueprint("auth", __name__)
@@ -67,15 +67,9 @@ def login():
         right = user.check_password(form.password.data) if user else \
             check_password_hash(_NOBODY_HASH, form.password.data)
         if user is not None and user.active and right:
-            with db.atomic():
-                auth.clear_failures(username)
-                auth.start_session(user)
-                user.last_login_at = now()
-                user.save(only=[User.last_login_at])
-                AuditLog.record("login", user, user, ip=request.remote_addr)
-            if user.must_change_password:
-                return redirect(url_for("auth.password"))
-            return redirect(safe_next(request.args.get("next")))
+            if user.totp_secret or totp.required(user, current_app.config):
+                return _ask_second_factor(user)
+            return _finish_login(user)
         with db.atomic():
             now_locked = auth.record_failure(username)
             AuditLog.record("login_failed", None, None, detail=f"username={username[:50]}",
@@ -86,6 +80,125 @@ def login():
         flash(_("Wrong username or password."), "error")
     status = 401 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status
+
+
+def _finish_login(user, how="password", next_url=None):
+    with db.atomic():
+        auth.clear_failures(user.username)
+        auth.start_session(user)
+        user.last_login_at = now()
+        user.save(only=[User.last_login_at])
+        AuditLog.record("login", user, user, detail=how, ip=request.remote_addr)
+    if user.must_change_password:
+        return redirect(url_for("auth.password"))
+    return redirect(safe_next(next_url or request.args.get("next")))
+
+
+# --- second factor -------------------------------------------------------------------------------
+PENDING_SECONDS = 300  # between the password and the code
+
+
+class CodeForm(FlaskForm):
+    code = StringField(_l("Six-digit code from the authenticator app"),
+                       validators=[InputRequired(_l("Please enter the code.")), Length(max=10)])
+
+
+def _ask_second_factor(user):
+    """The password was right: the session holds only that, until the code is given too."""
+    next_url = request.args.get("next")
+    auth.end_session()
+    session["pending"] = {"id": user.id, "token": user.session_token, "at": auth.clock().timestamp(),
+                          "next": next_url if next_url else None}
+    return redirect(url_for("auth.second_factor"))
+
+
+def _pending_user():
+    pending = session.get("pending")
+    if not pending or auth.clock().timestamp() - pending["at"] > PENDING_SECONDS:
+        return None
+    user = User.get_or_none(User.id == pending["id"])
+    if user is None or not user.active or user.session_token != pending["token"]:
+        return None
+    return user
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def second_factor():
+    """The second step of a login: the code, or, the first time, setting up the app."""
+    user = _pending_user()
+    if user is None:
+        session.pop("pending", None)
+        return redirect(url_for("auth.login"))
+    enrolling = not user.totp_secret
+    if enrolling:
+        # The new key waits in the session of the one who gave the password; it is kept on the
+        # account only once a code shows that the app has it.
+        session["pending"].setdefault("secret", totp.new_secret())
+        session.modified = True
+    secret = user.totp_secret or session["pending"]["secret"]
+    form = CodeForm()
+    status = 200
+    if form.validate_on_submit():
+        if auth.locked(user.username):
+            flash(_("Too many wrong passwords: logins with this username are paused for %(n)d minutes.",
+                    n=current_app.config["LOGIN_LOCK_MINUTES"]), "error")
+            return redirect(url_for("auth.login"))
+        step = totp.accepted_step(secret, form.code.data, user.totp_last_step, auth.clock())
+        if step is not None:
+            next_url = session.pop("pending")["next"]
+            with db.atomic():
+                User.update(totp_secret=secret, totp_last_step=step).where(User.id == user.id).execute()
+                if enrolling:
+                    AuditLog.record("totp_enrol", user, user, ip=request.remote_addr)
+            return _finish_login(User.get_by_id(user.id), "password+totp", next_url)
+        with db.atomic():
+            auth.record_failure(user.username)
+            AuditLog.record("login_failed", None, None, detail=f"username={user.username} second factor",
+                            ip=request.remote_addr)
+        flash(_("The code is wrong, expired or already used. Enter the code the app shows now."), "error")
+        status = 401
+    elif request.method == "POST":
+        status = 422
+    return render_template("auth/second_factor.html", form=form, enrolling=enrolling, secret=secret,
+                           qr=qrcodes.svg(totp.uri(user.username, secret)) if enrolling else None), status
+
+
+class FactorOffForm(CodeForm):
+    password = PasswordField(_l("Password"), validators=[InputRequired(_l("Please enter your password.")),
+                                                         Length(max=200)])
+
+
+@bp.route("/account/second-factor", methods=["GET", "POST"])
+@login_required
+def own_factor():
+    """Turn one's own second factor on, or off where the county does not require it."""
+    user = User.get_by_id(current_user.id)
+    required = totp.required(user, current_app.config)
+    form = FactorOffForm() if user.totp_secret else CodeForm()
+    if not user.totp_secret:
+        session.setdefault("enrol_secret", totp.new_secret())
+    secret = user.totp_secret or session["enrol_secret"]
+    status = 200
+    if request.method == "POST":
+        status = 422
+        if form.validate_on_submit():
+            step = totp.accepted_step(secret, form.code.data, user.totp_last_step, auth.clock())
+            if user.totp_secret and (required or not user.check_password(form.password.data)):
+                flash(_("The second factor stays on: your role must use it.")
+                      if required else _("The current password is wrong."), "error")
+            elif step is None:
+                flash(_("The code is wrong, expired or already used. Enter the code the app shows now."), "error")
+            else:
+                turning_on = not user.totp_secret
+                with db.atomic():
+                    User.update(totp_secret=secret if turning_on else "", totp_last_step=step if turning_on else 0) \
+                        .where(User.id == user.id).execute()
+                    AuditLog.record("totp_enrol" if turning_on else "totp_disable", user, user, ip=request.remote_addr)
+                session.pop("enrol_secret", None)
+                flash(_("The second factor is on.") if turning_on else _("The second factor is off."), "success")
+                return redirect(url_for("auth.own_factor"))
+    return render_template("auth/own_factor.html", form=form, enabled=bool(user.totp_secret), required=required,
+                           secret=secret, qr=None if user.totp_secret else qrcodes.svg(totp.uri(user.username, secret))), status
 
 
 def _paused(form):

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from peewee import JOIN
-from wtforms import PasswordField, SelectField
+from wtforms import BooleanField, PasswordField, SelectField
 from wtforms.validators import ValidationError
 
 from app import audit, passwords
@@ -34,7 +34,8 @@ class UserAdmin(SecureModelView):
         FilterEqual(User.active, _l("Active"), options=[("1", _l("Yes")), ("0", _l("No"))]),
     )
     form_columns = ("username", "full_name", "role", "unit", "active")
-    form_extra_fields = {"new_password": PasswordField(_l("New password"))}
+    form_extra_fields = {"new_password": PasswordField(_l("New password")),
+                         "reset_second_factor": BooleanField(_l("Reset the second factor (lost phone)"))}
     form_overrides = {"role": SelectField}
     form_args = {
         "username": {"validators": [NotBlank(), Unique(User.username, _l("Username %(value)s is already taken."))],
@@ -61,13 +62,18 @@ class UserAdmin(SecureModelView):
             # and the sessions opened with the old one end.
             model.must_change_password = True
             model.end_sessions()
+        if form.reset_second_factor.data and model.totp_secret:
+            # The owner sets the app up again at the next login; sessions opened with the old one end.
+            model.totp_secret, model.totp_last_step = "", 0
+            model.end_sessions()
         if model.role in UNIT_BOUND and model.unit is None:
             raise ValidationError(_("A handling unit officer must belong to a unit."))
         if model.id == current_user.id and not model.active:
             raise ValidationError(_("You cannot deactivate your own account."))
 
     def audit_detail(self, form, model):
-        changed = " password changed" if form.new_password.data else ""
+        changed = (" password changed" if form.new_password.data else "") + \
+            (" second factor reset" if form.reset_second_factor.data else "")
         return f"{model.username} role={model.role} unit={model.unit_id} active={model.active}{changed}"
 
 

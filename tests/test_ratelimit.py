@@ -42,3 +42,41 @@ def test_expired_counters_are_swept_in_passing(monkeypatch):
     strategy.hit(parse("5 per second"), "rating", "address:10.9.9.9")
     (live,) = storage.storage  # the 100 expired counters are gone; the live one stays
     assert "address:10.9.9.9" in live
+
+
+def _rate_through(app, window, address="10.20.30.40"):
+    from tests.test_public_rating import rate
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return rate(client, f"/e/{window.token}", level="satisfied").status_code
+
+
+def _app_like(app, **settings):
+    """Another process of the same county: its own app, the same database."""
+    from app import create_app
+    return create_app(dict(TESTING=True, INSTANCE_PATH=app.config["INSTANCE_PATH"], DATABASE_URL=app.config["DATABASE_URL"],
+                           DATABASE_POOL_SIZE=4, RATING_RATE_LIMIT="3 per minute", RATING_DEVICE_LIMIT="100 per minute",
+                           **settings))
+
+
+def test_limits_hold_across_processes_when_counted_in_redis(app):
+    import uuid
+
+    import pytest
+    import redis
+
+    from models import Unit, Window, db
+    try:
+        redis.Redis.from_url("redis://127.0.0.1:6379/0").ping()
+    except redis.ConnectionError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    shared = dict(RATELIMIT_STORAGE_URI="redis://127.0.0.1:6379/0", RATELIMIT_KEY_PREFIX=f"zt-test-{uuid.uuid4().hex}")
+    first = _app_like(app, **shared)
+    with db.connection_context():
+        window = Window.create(unit=Unit.create(code="HA", name="县行政审批局", kind="hall"), number="01", name="企业开办窗口")
+    assert [_rate_through(first, window) for _ in range(3)] == [200, 200, 200]
+    second = _app_like(app, **shared)  # a second process, started after: the address has spent its three
+    assert _rate_through(second, window) == 429
+    # In memory, each process counts alone: the same fourth rating goes through.
+    alone = _app_like(app)
+    assert _rate_through(alone, window) == 200

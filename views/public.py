@@ -48,9 +48,10 @@ def check_rating_limits(device=True):
     checks = [(config["RATING_RATE_LIMIT"], "address:" + get_remote_address())]
     if device:
         checks.append((config["RATING_DEVICE_LIMIT"], device_key()))
+    scope = config.get("RATELIMIT_KEY_PREFIX", "") + "rating"  # counties sharing one Redis keep apart
     for text, key in checks:
         for item in _parsed(text):
-            if not limiter.limiter.hit(item, "rating", key):
+            if not limiter.limiter.hit(item, scope, key):
                 abort(429)
 
 
@@ -185,8 +186,10 @@ def init_app(app):
     checks = app.before_request_funcs.get(None, [])
     if limiter._check_request_limit in checks:  # absent when RATELIMIT_ENABLED is off
         checks.remove(limiter._check_request_limit)
-    if app.config.get("RATELIMIT_ENABLED", True):
-        limiter.reset()  # counts belong to one app: a new app (a test, a restart) starts afresh
+    if app.config.get("RATELIMIT_ENABLED", True) and "memory://" in app.config["RATELIMIT_STORAGE_URI"]:
+        # Counts in memory belong to one app: a new app (a test, a restart) starts afresh. In Redis
+        # they belong to every process of the county, and one process starting must not wipe them.
+        limiter.reset()
     app.register_error_handler(429, too_many)
     app.after_request(give_device_cookie)
     app.register_blueprint(bp)

@@ -60,24 +60,45 @@ def upgrade_db():
 
 
 @click.command("backup")
-@click.argument("target", type=click.Path(dir_okay=False, writable=True))
+@click.argument("target", type=click.Path(dir_okay=False))
 @with_appcontext
 def backup(target):
-    """把 SQLite 数据库在线备份到一个文件 / Copy the SQLite database to TARGET while it runs."""
-    import sqlite3
-    from pathlib import Path
-    from peewee import SqliteDatabase
-    if not isinstance(db.obj, SqliteDatabase):
-        raise click.ClickException("PostgreSQL 请用 pg_dump 备份，例如：pg_dump -Fc zhitongche > 备份.dump")
-    target = Path(target)
-    if target.exists():
-        raise click.ClickException(f"{target} 已存在，请换一个文件名，以免覆盖旧备份。")
-    with db.connection_context():
-        # SQLite's online backup: a consistent copy even while officers keep working.
-        with sqlite3.connect(target) as copy:
-            db.connection().backup(copy)
-        copy.close()
-    click.echo(f"已备份到 {target}")
+    """在线备份数据库，核验通过才命名为 TARGET / Back up the database while it runs, verified before it gets its name."""
+    from app import backup as backups
+    try:
+        report = backups.backup(target)
+    except backups.BackupError as exc:
+        raise click.ClickException(str(exc))
+    _echo_counts(report.counts)
+    click.echo(f"已备份到 {report.path}（{_size(report.size)}，结构版本 {report.version}），"
+               f"副本已核验；校验值在 {backups.checksum_path(report.path).name}。")
+
+
+@click.command("restore")
+@click.argument("source", type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="数据库里已有数据时也用备份替换（先另做一份备份）")
+@with_appcontext
+def restore(source, force):
+    """把备份恢复到新装的空数据库（已有数据时需加 --force）/ Restore SOURCE into an empty database."""
+    from app import backup as backups
+    try:
+        report = backups.restore(source, force=force)
+    except backups.BackupError as exc:
+        raise click.ClickException(str(exc))
+    _echo_counts(report.counts)
+    checked = "SHA-256 校验值一致" if report.checksum else "旁边没有 .sha256 校验文件，只做了结构检查"
+    click.echo(f"已从 {report.path} 恢复（{checked}），数据库结构版本 {report.upgraded_from} → {report.version}。")
+
+
+def _echo_counts(counts):
+    width = max(map(len, counts), default=0)
+    click.echo(f"{'表'.ljust(width - 1)}  行数")
+    for table, rows in counts.items():
+        click.echo(f"{table.ljust(width)}  {rows}")
+
+
+def _size(n):
+    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
 
 
 @click.command("check-workflows")
@@ -239,6 +260,6 @@ def audit_verify():
 
 
 def init_app(app):
-    for command in (create_api_token, create_user, seed_command, upgrade_db, backup, check_workflows, sweep_command,
+    for command in (create_api_token, create_user, seed_command, upgrade_db, backup, restore, check_workflows, sweep_command,
                     move_tickets, report_group, tallies_group, audit_group):
         app.cli.add_command(command)

@@ -13,7 +13,7 @@ csrf = CSRFProtect()
 
 
 def create_app(config=None):
-    from app import auth, cli, config as app_config, db, i18n, migrations, tickets
+    from app import auth, cli, config as app_config, db, headers, i18n, migrations, tickets
     import views
 
     settings = app_config.load(config)
@@ -28,6 +28,7 @@ def create_app(config=None):
         tickets.init_app(app)
     i18n.init_app(app)
     csrf.init_app(app)
+    headers.init_app(app)
     auth.init_app(app)
     views.init_app(app)
     cli.init_app(app)

@@ -13,6 +13,7 @@ from peewee import Tuple
 
 from app import tickets, workdays
 from app.i18n import in_chinese
+from app.spreadsheet import safe_cell
 from app.workflow.schema import Duration
 from models import (ACCOUNTABILITY_KINDS, CHANNELS, Accountability, Contact, Staff, Ticket, TicketEvent, Unit,
                     Window, mask_phone, now)
@@ -65,13 +66,6 @@ def masked_reporter(contact):
     if contact.phone:
         parts.append(mask_phone(contact.phone))
     return " ".join(parts) or "匿名"
-
-
-def safe(value):
-    """A cell never starts a formula: citizen text beginning = + - @ is kept as text."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
 
 
 def overall_due(ticket, calendar):
@@ -166,7 +160,7 @@ def write_xlsx(target, filters, at=None, title="问题台账"):
     for values in rows(filters, at):
         cells = []
         for value in values:
-            cell = WriteOnlyCell(sheet, value=safe(value))
+            cell = WriteOnlyCell(sheet, value=safe_cell(value))  # citizen text never runs as a formula
             if isinstance(value, str) and len(value) > 20:
                 cell.alignment = wrap
             if isinstance(value, datetime.datetime):

@@ -59,8 +59,9 @@ def test_the_office_downloads_the_ledger_as_the_office_keeps_it(client, login_as
 
 
 def test_a_formula_in_citizen_text_stays_text():
-    assert ledger.safe("=1+1") == "'=1+1" and ledger.safe("@SUM(A1)") == "'@SUM(A1)"
-    assert ledger.safe("-5") == "'-5" and ledger.safe("正常文字") == "正常文字" and ledger.safe(5) == 5
+    from app.spreadsheet import safe_cell  # the rule every export shares (tests/test_exports.py)
+    assert safe_cell("=1+1") == "'=1+1" and safe_cell("@SUM(A1)") == "'@SUM(A1)"
+    assert safe_cell("-5") == "'-5" and safe_cell("正常文字") == "正常文字" and safe_cell(5) == 5
 
 
 @pytest.mark.parametrize("query, expected", [

@@ -11,6 +11,7 @@ from peewee import AutoField, ForeignKeyField, IntegrityError
 from wtforms.validators import ValidationError
 
 from app.roles import UNIT_BOUND
+from app.spreadsheet import safe_cell
 from models import AuditLog, Unit, db
 
 
@@ -235,6 +236,10 @@ class SecureModelView(RoleGate, ModelView):
         if not self.can_export or export_type not in self.export_types:
             abort(403)
         return super().export(export_type)
+
+    def get_export_value(self, model, name):
+        # Before Flask-Admin turns every value into text: numbers stay numbers, citizen text stays text.
+        return safe_cell(super().get_export_value(model, name))
 
     def handle_view_exception(self, exc):
         if isinstance(exc, ValidationError):

@@ -21,6 +21,9 @@ def create_app(config=None):
                 template_folder=str(ROOT / "views" / "templates"),
                 static_folder=str(ROOT / "views" / "static"))
     app.config.update(settings)
+    if hops := app.config["PROXY_HOPS"]:  # behind nginx: the client's address and scheme as the proxy saw them
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     db.init_app(app)
     if app.config.get("AUTO_UPGRADE", True):

@@ -9,7 +9,8 @@ DEFAULT_INSTANCE = ROOT / "instance"
 # Environment variables a county may set; everything else keeps its default.
 ENV_KEYS = ("DATABASE_URL", "SECRET_KEY", "BABEL_DEFAULT_LOCALE", "INSTANCE_PATH", "WORKFLOWS_PATH",
             "RATING_RATE_LIMIT", "RATING_DEVICE_LIMIT", "MESSAGE_RATE_LIMIT", "MESSAGE_DEVICE_LIMIT",
-            "RATELIMIT_STORAGE_URI", "PUBLIC_BASE_URL", "RATING_SCALE", "RATING_CASE_NUMBER", "TOTP_REQUIRED")
+            "RATELIMIT_STORAGE_URI", "PROXY_HOPS", "PUBLIC_BASE_URL", "RATING_SCALE", "RATING_CASE_NUMBER",
+            "TOTP_REQUIRED")
 
 
 def defaults(instance_path):
@@ -42,6 +43,9 @@ def defaults(instance_path):
         "MESSAGE_DEVICE_LIMIT": "10 per hour",
         "MESSAGE_RATE_LIMIT": "60 per hour",
         "RATELIMIT_STORAGE_URI": "steady-memory://",  # app/ratelimit.py; redis://127.0.0.1:6379 with several processes
+        # Reverse proxies in front (nginx: 1). Only then are X-Forwarded-For/-Proto/-Host believed, and
+        # only as many hops as there are: beyond that a client could write its own address.
+        "PROXY_HOPS": 0,
         "FLASK_ADMIN_SWATCH": "default",
         # three: Haixing's 满意/一般/不满意; five: the national 好差评 scale (app/scales.py).
         "RATING_SCALE": "three",
@@ -68,6 +72,11 @@ def check(config):
     """Refuse to start on a setting with no meaning, naming the values that have one."""
     from app.db import ConfigError
     from app.scales import SCALES
+    hops = str(config["PROXY_HOPS"]).strip()
+    if not (hops.isascii() and hops.isdigit() and int(hops) <= 5):
+        raise ConfigError(f"PROXY_HOPS 应是 0（不经反向代理）或前面反向代理的层数（nginx 一层写 1），"
+                          f"现在是 {config['PROXY_HOPS']!r}")
+    config["PROXY_HOPS"] = int(hops)
     if config["RATING_SCALE"] not in SCALES:
         raise ConfigError(f"RATING_SCALE 只能是 {' 或 '.join(SCALES)}（三级：海兴满意/一般/不满意；五级：国家好差评），"
                           f"现在是 {config['RATING_SCALE']!r}")

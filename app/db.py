@@ -1,10 +1,11 @@
 """Binds the unbound `models.db` to the database named by DATABASE_URL."""
 import threading
+import time
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from flask import g
-from peewee import PostgresqlDatabase
+from peewee import InterfaceError, OperationalError, PostgresqlDatabase
 from playhouse.pool import PooledPostgresqlDatabase, PooledSqliteDatabase
 
 from models import db
@@ -64,6 +65,76 @@ class WriterQueueSqliteDatabase(PooledSqliteDatabase):
             self._writer.release()
 
 
+# What psycopg2 says when the server went away under a connection, or cannot take one yet.
+LOST = ("server closed the connection", "terminating connection", "connection already closed",
+        "could not receive data from server", "could not send data to server", "no connection to the server",
+        "ssl syscall error", "connection not open")
+UNAVAILABLE = ("connection refused", "the database system is starting up", "the database system is shutting down",
+               "the database system is in recovery mode", "the database system is not yet accepting connections",
+               "too many clients already", "could not connect to server", "no such file or directory")
+
+
+def connection_lost(exc, said=LOST + UNAVAILABLE):
+    """True when `exc` says PostgreSQL went away or cannot be reached yet, not that a statement was wrong."""
+    return isinstance(exc, (OperationalError, InterfaceError)) and any(part in str(exc).lower() for part in said)
+
+
+class RestartProofPostgresqlDatabase(PooledPostgresqlDatabase):
+    """A pooled PostgreSQL database that outlives a restart of the server, with no restart of the app.
+
+    Three places where a restart would otherwise answer 500:
+    - an idle pooled connection killed by it: the pool pings each one as it lends it (peewee's
+      own check, a SELECT 1 of some 50 µs), and drops the dead;
+    - a connection that dies between statements: a new one runs the statement again, but never
+      inside a transaction, whose earlier statements died with the old one. (peewee's
+      ReconnectMixin does this too, but forgets the connection_context()s open around it, which
+      then fail as they close: peewee 4.5.3);
+    - a new connection while the server is down or still starting: tried again for up to
+      `connect_wait` seconds, so a request waits out a restart instead of failing.
+    A transaction the restart cuts short still fails: it is rolled back and answered 503
+    (views/errors.py), and sending it again is safe.
+    """
+    def __init__(self, *args, connect_wait=15.0, sleep=time.sleep, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.connect_wait = connect_wait
+        self._sleep = sleep
+
+    def connect(self, reuse_if_open=False):
+        waited, pause = 0.0, 0.05
+        while True:
+            try:
+                return super().connect(reuse_if_open)
+            except OperationalError as exc:
+                if not connection_lost(exc) or waited + pause > self.connect_wait:
+                    raise
+            self._sleep(pause)
+            waited, pause = waited + pause, min(pause * 2, 1.0)
+
+    def execute_sql(self, sql, params=None):
+        try:
+            return super().execute_sql(sql, params)
+        except (OperationalError, InterfaceError) as exc:
+            if self.in_transaction() or not connection_lost(exc, LOST):
+                raise
+        self._replace_connection()
+        return super().execute_sql(sql, params)
+
+    def begin(self, *args, **kwargs):
+        try:
+            return super().begin(*args, **kwargs)
+        except (OperationalError, InterfaceError) as exc:
+            if not connection_lost(exc, LOST):
+                raise
+        self._replace_connection()
+        return super().begin(*args, **kwargs)
+
+    def _replace_connection(self):
+        opened_by = self._state.ctx  # the connection_context()s around: the new connection is theirs now
+        self.close()  # the pool finds the old one broken and drops it
+        self.connect()
+        self._state.ctx = opened_by
+
+
 def make_database(url, pool_size=16):
     """Return a pooled peewee database for a sqlite:/// or postgresql:// URL."""
     parsed = urlparse(url)
@@ -80,7 +151,7 @@ def make_database(url, pool_size=16):
             max_connections=pool_size, stale_timeout=3600, timeout=30,
             check_same_thread=False)
     if parsed.scheme in ("postgres", "postgresql"):
-        return PooledPostgresqlDatabase(
+        return RestartProofPostgresqlDatabase(
             parsed.path.lstrip("/") or "postgres",
             user=unquote(parsed.username) if parsed.username else None,
             password=unquote(parsed.password) if parsed.password else None,
@@ -140,10 +211,15 @@ def init_app(app):
 
     @app.before_request
     def _connect():
-        g.db_opened = db.connect(reuse_if_open=True)
+        # Already open on this thread: a test's or a command's connection, theirs to close.
+        g.db_borrowed = not db.is_closed()
+        db.connect(reuse_if_open=True)
 
     @app.teardown_request
     def _release(exc):
-        # Returns the connection to the pool; an unfinished transaction is rolled back there.
-        if g.pop("db_opened", False) and not db.is_closed():
+        # Back to the pool, whoever opened it in this request: the view, or an error page after
+        # a failed connect. Kept by a thread it would dodge the pool's check after a PostgreSQL
+        # restart. An unfinished transaction is rolled back there. (A context a test pushes
+        # by hand runs no before_request: then it is not ours.)
+        if g.pop("db_borrowed", True) is False and not db.is_closed():
             db.close()

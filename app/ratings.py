@@ -100,13 +100,16 @@ def detect_bursts(at=None):
             .where(Evaluation.created_at >= since, Evaluation.window.is_null(False))
             .group_by(Evaluation.window, Evaluation.unit).having(fn.COUNT(Evaluation.id) >= BURST_COUNT).tuples())
     created = 0
-    for window_id, unit_id, count, last_id in rows:
-        if FraudSignal.select().where(FraudSignal.kind == "burst", FraudSignal.window == window_id,
-                                      FraudSignal.created_at >= since).exists():
-            continue
-        FraudSignal.create(kind="burst", unit=unit_id, window=window_id, evaluation=last_id, created_at=at,
-                           bucket=f"{window_id}:{at:%Y%m%d%H%M}",
-                           detail=f"{2 * BURST_MINUTES} 分钟内同一窗口收到 {count} 条评价")
+    # Read to the end before writing, and write in a transaction begun as a writer: a SQLite reader
+    # that turns writer while other processes write fails at once with "database is locked".
+    for window_id, unit_id, count, last_id in list(rows):
+        with db.atomic():
+            if FraudSignal.select().where(FraudSignal.kind == "burst", FraudSignal.window == window_id,
+                                          FraudSignal.created_at >= since).exists():
+                continue
+            FraudSignal.create(kind="burst", unit=unit_id, window=window_id, evaluation=last_id, created_at=at,
+                               bucket=f"{window_id}:{at:%Y%m%d%H%M}",
+                               detail=f"{2 * BURST_MINUTES} 分钟内同一窗口收到 {count} 条评价")
         created += 1
     return created
 
@@ -133,13 +136,15 @@ def detect_uncased_praise(at=None):
                    Evaluation.level.in_(scales.GOOD_LEVELS))
             .group_by(Evaluation.window, Evaluation.unit).having(uncased >= UNCASED_COUNT).tuples())
     created = 0
-    for window_id, unit_id, without, good, last_id in rows:
+    for window_id, unit_id, without, good, last_id in list(rows):  # read first, then write: as detect_bursts
         bucket = f"{window_id}:{day:%Y%m%d}"
-        if without < UNCASED_SHARE * good or FraudSignal.select().where(
-                FraudSignal.kind == "uncased_praise", FraudSignal.bucket == bucket).exists():
+        if without < UNCASED_SHARE * good:
             continue
-        FraudSignal.create(kind="uncased_praise", unit=unit_id, window=window_id, evaluation=last_id, created_at=at,
-                           bucket=bucket, detail=f"当天 {good} 条满意评价中 {without} 条没有办件编号")
+        with db.atomic():
+            if FraudSignal.select().where(FraudSignal.kind == "uncased_praise", FraudSignal.bucket == bucket).exists():
+                continue
+            FraudSignal.create(kind="uncased_praise", unit=unit_id, window=window_id, evaluation=last_id,
+                               created_at=at, bucket=bucket, detail=f"当天 {good} 条满意评价中 {without} 条没有办件编号")
         created += 1
     return created
 

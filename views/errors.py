@@ -2,6 +2,9 @@
 from flask import jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from peewee import InterfaceError, OperationalError
+
+from app.db import connection_lost
 
 MESSAGES = {
     400: _l("The request could not be understood. Go back, reload the page and try again."),
@@ -16,7 +19,7 @@ MESSAGES = {
 def render_error(status, message=None):
     if request.path.startswith("/api/"):  # machines get JSON, with the same Chinese message
         codes = {400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-                 413: "too_large", 429: "too_many", 500: "server_error"}
+                 413: "too_large", 429: "too_many", 500: "server_error", 503: "unavailable"}
         return jsonify({"error": {"code": codes.get(status, "error"),
                                   "message": str(message or MESSAGES.get(status, ""))}}), status
     return render_template("error.html", status=status, message=message or MESSAGES[status]), status
@@ -35,6 +38,20 @@ def init_app(app):
     for status in MESSAGES:
         app.register_error_handler(status, lambda exc, status=status: render_error(status))
     app.register_error_handler(403, refused)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def database_gone(exc):
+        """PostgreSQL restarted under this request's transaction: 503, and sending again is safe.
+
+        Any other database error is a fault of ours, and stays a logged 500.
+        """
+        if not connection_lost(exc):
+            raise exc
+        app.logger.warning("database connection lost, answered 503: %s", exc)
+        body, status = render_error(503, _l("The database could not be reached just now. Nothing was saved; "
+                                            "please send it again in a moment."))
+        return body, status, {"Retry-After": "5"}
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc):

@@ -94,18 +94,18 @@ def locked(username):
 def record_failure(username):
     """Count a failed login; the fifth in a row locks the name for 15 minutes."""
     key = _throttle_key(username)
-    limit = current_app.config["LOGIN_LOCK_FAILURES"]
+    at = clock()
+    lock_until = at + datetime.timedelta(minutes=current_app.config["LOGIN_LOCK_MINUTES"])
+    this = LoginThrottle.username == key
+    # Each step one statement: two wrong passwords at the same moment both count, neither fails.
     with db.atomic():
-        row = LoginThrottle.get_or_none(LoginThrottle.username == key)
-        if row is None:
-            row = LoginThrottle.create(username=key, failures=0)
-        if row.locked_until is not None and row.locked_until <= clock():
-            row.failures, row.locked_until = 0, None  # a lock that ran out starts the count again
-        row.failures += 1
-        if row.failures >= limit:
-            row.locked_until = clock() + datetime.timedelta(minutes=current_app.config["LOGIN_LOCK_MINUTES"])
-        row.save()
-        return row.locked_until is not None
+        LoginThrottle.insert(username=key, failures=0).on_conflict_ignore().execute()
+        LoginThrottle.update(failures=0, locked_until=None).where(this, LoginThrottle.locked_until <= at).execute()
+        LoginThrottle.update(failures=LoginThrottle.failures + 1).where(this).execute()
+        LoginThrottle.update(locked_until=lock_until).where(
+            this, LoginThrottle.failures >= current_app.config["LOGIN_LOCK_FAILURES"],
+            LoginThrottle.locked_until.is_null()).execute()
+        return LoginThrottle.get(this).locked_until is not None
 
 
 def clear_failures(username):

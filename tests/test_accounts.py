@@ -182,3 +182,19 @@ def test_login_starts_a_new_session_and_never_remembers(client, make_user):
         assert "planted" not in session
     assert "remember_token" not in response.headers.get("Set-Cookie", "")
     assert client.get_cookie("remember_token") is None
+
+
+def test_wrong_passwords_at_the_same_moment_all_count(app, make_user, clock):
+    import threading
+    make_user("wang5", "office")
+    statuses = []
+
+    def try_once():
+        statuses.append(login(app.test_client(), "wang5", "Wrong@2026x").status_code)
+    threads = [threading.Thread(target=try_once) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses) == [401] * 4 + [429] * 2
+    assert login(app.test_client(), "wang5", PASSWORD).status_code == 429

@@ -6,6 +6,7 @@ from models import MESSAGE_KINDS, Contact, Message, Ticket, Unit, db, now
 
 CONTENT_MAX = 2000
 PHONE = re.compile(r"^(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})$")
+ROW_ID = re.compile(r"[0-9]{1,18}")
 ENTERPRISE_CATEGORIES = ("融资", "用工", "物流", "审批", "水电气", "其他")
 
 
@@ -29,11 +30,12 @@ def leave_message(kind, unit_id, content, name, phone, channel="web", at=None):
     at = at or now()
     errors = {}
     name, phone, content = (name or "").strip(), re.sub(r"\s", "", phone or ""), (content or "").strip()
-    if kind not in dict(MESSAGE_KINDS):
+    if not isinstance(kind, str) or kind not in dict(MESSAGE_KINDS):
         errors["kind"] = "请选择留言类别。"
     unit = None
     if unit_id not in (None, ""):
-        unit = Unit.get_or_none(Unit.id == int(unit_id), Unit.active) if str(unit_id).isdigit() else None
+        # ASCII digits ("²".isdigit() is true, int("²") fails), few enough for a 64-bit id.
+        unit = Unit.get_or_none(Unit.id == int(unit_id), Unit.active) if ROW_ID.fullmatch(str(unit_id)) else None
         if unit is None:
             errors["unit"] = "请从列表中选择单位，或选“不确定”。"
     if not content:
@@ -49,6 +51,11 @@ def leave_message(kind, unit_id, content, name, phone, channel="web", at=None):
                                  created_at=at)
         tickets.open_for_message(message, at=at)
     return message
+
+
+def enterprise_title(category, content):
+    """【类别】and the issue's first words, never the company: the handling unit reads the title."""
+    return f"【{category}】{content[:30]}"[:200]
 
 
 def enterprise_appeal(company, code, name, phone, category, content, at=None):
@@ -76,7 +83,7 @@ def enterprise_appeal(company, code, name, phone, category, content, at=None):
         raise Refused(errors)
     with db.atomic():
         contact = Contact.create(name=name, phone=phone, company=company, credit_code=code)
-        ticket = tickets.open_ticket("enterprise", title=f"【{category}】{company}"[:200], content=content,
+        ticket = tickets.open_ticket("enterprise", title=enterprise_title(category, content), content=content,
                                      source="web", at=at, contact=contact, classification=category)
     return ticket
 

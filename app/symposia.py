@@ -2,7 +2,7 @@
 import datetime
 
 from app import tickets
-from app.appeals import ENTERPRISE_CATEGORIES
+from app.appeals import ENTERPRISE_CATEGORIES, enterprise_title
 from models import Contact, Symposium, Ticket, Unit, db, now
 
 
@@ -31,17 +31,20 @@ def parse_rows(text):
             continue
         company, category, content, unit = cells[:4]
         days = cells[4].removesuffix("个工作日").removesuffix("工作日").strip() if len(cells) == 5 else ""
-        if days and not (days.isdigit() and 1 <= int(days) <= TIME_LIMIT_MAX):
+        # isdecimal: "①" and "²" are digits to isdigit() but no number to int().
+        if days and not (days.isdecimal() and 1 <= int(days) <= TIME_LIMIT_MAX):
             errors.append(f"第 {number} 行的限期“{cells[4]}”应当是 1 到 {TIME_LIMIT_MAX} 之间的工作日数，"
                           "不填则按流程时限。")
         if not company or not content:
             errors.append(f"第 {number} 行缺少企业名称或问题。")
+        elif len(company) > 100:  # the contact's column holds no more
+            errors.append(f"第 {number} 行的企业名称太长（最多 100 字）。")
         if category not in ENTERPRISE_CATEGORIES:
             errors.append(f"第 {number} 行的类别“{category}”不认识，可选：{'、'.join(ENTERPRISE_CATEGORIES)}。")
         if unit not in units:
             errors.append(f"第 {number} 行的承办单位“{unit}”不存在，请写单位全称或编码。")
         rows.append({"company": company, "category": category, "content": content, "unit": units.get(unit),
-                     "days": int(days) if days.isdigit() else None})
+                     "days": int(days) if days.isdecimal() else None})
     if not rows and not errors:
         errors.append("请至少登记一个问题。")
     return rows, errors
@@ -65,7 +68,7 @@ def register(title, place, held_on, rows, user, at=None):
         meeting = Symposium.create(title=title.strip(), place=(place or "").strip(), held_on=held_on, created_at=at)
         for row in rows:
             contact = Contact.create(company=row["company"])
-            ticket = tickets.open_ticket("enterprise", title=f"【{row['category']}】{row['company']}"[:200],
+            ticket = tickets.open_ticket("enterprise", title=enterprise_title(row["category"], row["content"]),
                                          content=row["content"], source="symposium", actor_user=user, at=at,
                                          received_at=raised if row["days"] else at, time_limit=row["days"],
                                          contact=contact, classification=row["category"], symposium=meeting.id)

@@ -4,6 +4,7 @@ Each action is one transaction: stage, handler, deadline and the TicketEvent cha
 guarded by `UPDATE … WHERE revision = <old>`; no row changed means another officer acted first.
 """
 import json
+import re
 
 from peewee import SQL, Case
 
@@ -217,7 +218,7 @@ def _stale_message(ticket):
 
 
 def _unit_id(value):
-    unit = Unit.get_or_none(Unit.id == int(value)) if str(value).isdigit() else None
+    unit = Unit.get_or_none(Unit.id == int(value)) if re.fullmatch(r"[0-9]{1,18}", str(value)) else None
     if unit is None or not unit.active:
         raise engine.InvalidInput({"unit": "请选择一个在用的单位。"})
     return unit.id

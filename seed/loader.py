@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from app import tallies
+from app.appeals import enterprise_title
 from app.tickets import counts_as_bad
 from app.roles import AUDITOR, BUREAU, HANDLER, INSPECTOR, LEADER, OFFICE, SYSADMIN
 from models import (Contact, Evaluation, EvaluationReason, Message, Reason, Staff, Symposium,
@@ -226,7 +227,7 @@ def load_symposium(today, office, numbered):
         closed = datetime.datetime.combine(closed_day, datetime.time(16, 0))
         final = "closed" if issue["state"] == "solved" else "explained"
         ticket = Ticket.create(
-            code=f"ZTC-{held.year}-{numbered + i:04d}", title=f"【{issue['category']}】{company.name}",
+            code=f"ZTC-{held.year}-{numbered + i:04d}", title=enterprise_title(issue["category"], issue["content"]),
             content=issue["content"], source="symposium", unit=None, handling_unit=unit,
             contact=Contact.create(company=company.name), workflow="enterprise", workflow_version=1,
             stage=final, status="closed", closing_kind=issue["state"], classification=issue["category"],

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 
 from models import Accountability, AuditLog, CalendarDay, CaseVolume, Evaluation, FraudSignal, Message, Reason, Staff, Ticket, Unit, User, Window
 from app.headers import csp_nonce
-from views import api, auth, errors, public
+from views import api, auth, errors, input_guard, public
 from views.accountability import AccountabilityAdmin
 from views.case_volume import CaseVolumeAdmin
 from views.ledger import LedgerView
@@ -82,6 +82,7 @@ def init_admin(app):
 def init_app(app):
     from app.roles import role_label
     app.jinja_env.filters["role_label"] = role_label
+    input_guard.init_app(app)
     app.register_blueprint(auth.bp)
     public.init_app(app)
     from views import publication

@@ -13,6 +13,7 @@ from wtforms.validators import ValidationError
 from app.roles import AUDITOR, INSPECTOR, LEADER, OFFICE
 from models import ACCOUNTABILITY_KINDS, Accountability, Staff, Ticket, Unit
 from views.evaluations import staff_options
+from views.input_guard import row_id
 from views.org import OrgModelView, units_hall_first, unit_options
 from views.validators import NotBlank, strip
 
@@ -61,7 +62,7 @@ class AccountabilityAdmin(OrgModelView):
     def create_form(self, obj=None):
         """Opened from a ticket (?ticket=<id>): its number, unit and officer filled in."""
         form = super().create_form(obj)
-        ticket = Ticket.get_or_none(Ticket.id == request.args.get("ticket", type=int)) \
+        ticket = Ticket.get_or_none(Ticket.id == request.args.get("ticket", type=row_id)) \
             if request.method == "GET" and request.args.get("ticket") else None
         if ticket is not None:
             form.ticket_code.data = ticket.code

@@ -11,6 +11,7 @@ from flask.sessions import SecureCookieSessionInterface
 
 from app import appeals, ratings, scales, tickets
 from models import LEVELS, ApiToken, Reason, Staff, Unit, Window, now
+from views.input_guard import row_id, storable_text
 from views.public import check_rating_limits, limiter
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -24,8 +25,26 @@ def error(status, code, message, fields=None):
 
 
 def body():
-    data = request.get_json(silent=True)
+    """The JSON object sent, or None: not JSON, not an object, or nested deeper than the parser goes."""
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:
+        return None
     return data if isinstance(data, dict) else None
+
+
+def unstorable(data):
+    """A refusal when some string of the JSON (a key too) holds what no database keeps, else None."""
+    pending = [data]
+    while pending:  # by hand: the parser nests deeper than Python's recursion goes
+        value = pending.pop()
+        if isinstance(value, dict):
+            pending += [*value.keys(), *value.values()]
+        elif isinstance(value, list):
+            pending += value
+        elif isinstance(value, str) and not storable_text(value):
+            return error(400, "unstorable", "内容里有无法保存的字符（NUL 控制字符或单独的代理码位），请删去后再发送。")
+    return None
 
 
 @bp.get("/units")
@@ -38,7 +57,7 @@ def units():
 @bp.get("/windows")
 def windows():
     rows = Window.select().where(Window.active).order_by(Window.number)
-    unit = request.args.get("unit", type=int)
+    unit = request.args.get("unit", type=row_id)
     if unit:
         rows = rows.where(Window.unit == unit)
     return jsonify([{"id": w.id, "number": w.number, "name": w.name, "unit_id": w.unit_id, "token": w.token}
@@ -48,7 +67,7 @@ def windows():
 @bp.get("/staff")
 def staff():
     rows = Staff.select().where(Staff.active).order_by(Staff.number)
-    window = request.args.get("window", type=int)
+    window = request.args.get("window", type=row_id)
     if window:
         rows = rows.where(Staff.window == window)
     return jsonify([{"id": s.id, "number": s.number, "name": s.name, "unit_id": s.unit_id,
@@ -72,12 +91,24 @@ def scale():
                                for level in chosen.levels]})
 
 
+def staff_id_of(value):
+    """An officer's id as sent, or None: true/false and numbers beyond 64 bits are nobody's id."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            return row_id(value)
+        except ValueError:
+            return None
+    return None
+
+
 @bp.post("/evaluations")
 def evaluations():
     check_rating_limits(device=False)  # a device of the open API has no cookie
     data = body()
     if data is None:
         return error(400, "bad_json", "请求体应当是 JSON 对象。")
+    if refused := unstorable(data):
+        return refused
     reasons_in = data.get("reasons") or []
     if not isinstance(reasons_in, list):
         return error(422, "invalid", "reasons 应当是原因编号的列表。", {"reasons": "应当是列表"})
@@ -85,8 +116,8 @@ def evaluations():
         evaluation, ticket, created = ratings.submit(
             str(data.get("token") or ""), data.get("level"), [str(r) for r in reasons_in],
             str(data.get("comment") or ""), str(data.get("phone") or ""), data.get("channel") or "kiosk",
-            str(data.get("submission_key") or ""), staff_id=data.get("staff_id") if isinstance(
-                data.get("staff_id"), int) else None, scale=current_app.config["RATING_SCALE"],
+            str(data.get("submission_key") or ""), staff_id=staff_id_of(data.get("staff_id")),
+            scale=current_app.config["RATING_SCALE"],
             case_number=str(data.get("case_number") or ""))
     except ratings.CaseAlreadyRated as refused:
         return error(409, "case_rated", str(refused), refused.errors)
@@ -102,6 +133,8 @@ def messages():
     data = body()
     if data is None:
         return error(400, "bad_json", "请求体应当是 JSON 对象。")
+    if refused := unstorable(data):
+        return refused
     try:
         message = appeals.leave_message(data.get("kind"), data.get("unit_id"), str(data.get("content") or ""),
                                         str(data.get("name") or ""), str(data.get("phone") or ""),

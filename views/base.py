@@ -1,6 +1,7 @@
 """The secure base of every admin view: role check, unit scoping, Chinese refusals."""
 import datetime
 import functools
+import re
 
 from flask import abort, flash, g, has_request_context, redirect, request, url_for
 from flask_admin import BaseView, expose
@@ -51,7 +52,11 @@ def own_unit_ids():
 
 
 def _is_id(value):
-    return str(value).isdigit() and int(value) < 2 ** 63
+    # ASCII digits: "²".isdigit() is true too, and int() refuses it.
+    return re.fullmatch(r"[0-9]{1,19}", str(value)) is not None and int(value) < 2 ** 63
+
+
+PAGE_MAX = 10 ** 9  # no list has more pages, and its OFFSET still fits a 64-bit integer
 
 
 def list_url(endpoint, *conditions):
@@ -173,8 +178,15 @@ class SecureModelView(RoleGate, ModelView):
             kept.append((index, name, value))
         return kept
 
+    def _get_list_extra_args(self):
+        # ?page= typed by hand: before the first page reads as the first (PostgreSQL refuses a
+        # negative OFFSET), past any list as an empty page (SQLite refuses an OFFSET beyond 64 bits).
+        args = super()._get_list_extra_args()
+        args.page = min(max(args.page or 0, 0), PAGE_MAX)
+        return args
+
     def get_one(self, id):
-        if not str(id).isdigit():
+        if not _is_id(id):
             return None
         return self.get_query().where(self.model._meta.primary_key == int(id)).first()
 
@@ -207,6 +219,11 @@ class SecureModelView(RoleGate, ModelView):
             return response, 422
         return response
 
+    def _refuse_unseen_row(self):
+        # Another unit's row answers as a row that does not exist: 404, confirming nothing.
+        if request.args.get("id") is not None and self.get_one(request.args["id"]) is None:
+            abort(404)
+
     # A refused action answers 403 instead of Flask-Admin's quiet redirect to the list.
     @expose("/new/", methods=("GET", "POST"))
     def create_view(self):
@@ -218,7 +235,32 @@ class SecureModelView(RoleGate, ModelView):
     def edit_view(self):
         if not self.can_edit:
             abort(403)
+        self._refuse_unseen_row()
         return self._unprocessable(super().edit_view())
+
+    @expose("/details/")
+    def details_view(self):
+        self._refuse_unseen_row()
+        return super().details_view()
+
+    # Nothing is deleted from the screens, whatever a view's can_delete says: complaints, tickets,
+    # their events, accounts and the audit trail are evidence.
+    @expose("/delete/", methods=("POST",))
+    def delete_view(self):
+        abort(403)
+
+    def delete_model(self, model):
+        abort(403)
+
+    def is_action_allowed(self, name):
+        return name != "delete" and super().is_action_allowed(name)
+
+    @expose("/action/", methods=("POST",))
+    def action_view(self):
+        name = request.form.get("action", "")
+        if name not in self._actions_data or not self.is_action_allowed(name):
+            abort(403)
+        return super().action_view()
 
     @expose("/ajax/update/", methods=("POST",))
     def ajax_update(self):

@@ -1,5 +1,6 @@
 """Ticket handling screens: 我的待办, the ticket page with one form per allowed action, 督办, 通知."""
 import json
+import re
 
 from flask import abort, flash, redirect, request, send_file, url_for
 from flask_admin import expose
@@ -19,9 +20,10 @@ from app.roles import (AUDITOR, BUREAU, COMMISSION, HANDLER, INSPECTOR, LEADER, 
 from app.workflow.engine import FIELD_TITLES, GRADE_TITLES, InvalidInput
 from app.workflow.errors import ActionRefused, StaleTicket
 from models import (CHANNELS, Accountability, Attachment, CoHandling, Notification, Ticket, TicketEvent, Unit,
-                    User, mask_phone, now)
+                    User, now)
+from views import contacts
 from views.accountability import READERS as ACCOUNTABILITY_READERS, RECORDERS as ACCOUNTABILITY_RECORDERS
-from views.base import SecureBaseView, own_unit_ids
+from views.base import PAGE_MAX, SecureBaseView, own_unit_ids
 from views.errors import render_error
 
 TICKET_READERS = COMMISSION | {AUDITOR, HANDLER}
@@ -44,7 +46,7 @@ def may_view(ticket, user):
 
 
 def sees_complainant(user):
-    return user.role in COMMISSION
+    return contacts.sees_complainant(user)
 
 
 def unit_choices():
@@ -140,6 +142,8 @@ class NewTicketForm(FlaskForm):
             errors["title"] = _("The summary can have at most %(n)d characters.", n=200)
         if not (self.content.data or "").strip():
             errors["content"] = _("Please fill in what was reported.")
+        if len((self.name.data or "").strip()) > 50:  # the contact's column holds no more
+            errors["name"] = _("The name can have at most %(n)d characters.", n=50)
         phone = (self.phone.data or "").strip()
         if phone and not (phone.isdigit() and 7 <= len(phone) <= 12):
             errors["phone"] = _("The phone number must have %(least)d to %(most)d digits.", least=7, most=12)
@@ -165,7 +169,7 @@ class HandlingView(SecureBaseView):
             abort(404)  # never confirm that another unit's ticket exists
         return ticket
 
-    def page(self, ticket, forms=None, status=200, open_action=None):
+    def page(self, ticket, forms=None, status=200, open_action=None, reveal_form=None, revealed=False):
         wf = tickets.workflow_of(ticket)
         allowed = tickets.available(ticket, current_user)
         forms = forms or {}
@@ -176,7 +180,8 @@ class HandlingView(SecureBaseView):
         return self.render(
             "admin/ticket.html", ticket=ticket, wf=wf, stage=stage, allowed=allowed, forms=forms,
             timeline=timeline(ticket, wf), days_left=tickets.workdays_left(ticket),
-            contact=contact, mask_phone=mask_phone, templates=reply_templates(wf, ticket),
+            contact=contact, masked_contact=contacts.masked(contact), revealed=revealed and contact is not None,
+            reveal_form=reveal_form or contacts.RevealForm(formdata=None), templates=reply_templates(wf, ticket),
             sees_code=sees_complainant(current_user),
             co_handling=list(CoHandling.select().where(CoHandling.ticket == ticket, CoHandling.active)),
             classifications=CLASSIFICATIONS, channels=dict(CHANNELS), open_action=open_action,
@@ -250,6 +255,22 @@ class HandlingView(SecureBaseView):
     def show(self, ticket_id):
         return self.page(self.load(ticket_id))
 
+    @expose("/<int:ticket_id>/contact", methods=("POST",))
+    def reveal_contact(self, ticket_id):
+        """The complainant's full phone, company and credit code, for this one page view, for a reason."""
+        ticket = self.load(ticket_id)
+        if not sees_complainant(current_user):
+            abort(403)
+        form = contacts.RevealForm()
+        if not form.validate():
+            return self.page(ticket, status=400, reveal_form=form)
+        try:
+            contacts.reveal(ticket, ticket.contact if ticket.contact_id else None, form)
+        except ValueError as refused:
+            form.reason.errors = [str(refused)]
+            return self.page(ticket, status=422, reveal_form=form)
+        return self.page(ticket, revealed=True)
+
     @expose("/<int:ticket_id>/act/<action_id>", methods=("POST",))
     def act(self, ticket_id, action_id):
         ticket = self.load(ticket_id)
@@ -274,7 +295,7 @@ class HandlingView(SecureBaseView):
         try:
             if file and file.filename:
                 uploads.append(attachments.check_upload(file))
-            revision = int(form.revision.data) if str(form.revision.data).isdigit() else None
+            revision = int(form.revision.data) if re.fullmatch(r"[0-9]{1,18}", str(form.revision.data)) else None
             ticket, _event = tickets.act(ticket.id, current_user, action.id, data, at=now(),
                                          expected_revision=revision, attachments=uploads)
         except InvalidInput as invalid:
@@ -375,7 +396,7 @@ class TodoView(SecureBaseView):
 
     @expose("/")
     def index(self):
-        page = max(request.args.get("page", 1, type=int), 1)
+        page = min(max(request.args.get("page", 1, type=int), 1), PAGE_MAX)
         query = tickets.todo(current_user)
         total = query.count()
         rows = list(query.paginate(page, self.page_size))

@@ -13,6 +13,7 @@ from app.figures import month_before, month_bounds
 from app.roles import COMMISSION, UNIT_BOUND, AUDITOR, BUREAU, role_label
 from models import UNIT_KINDS, Evaluation, Message, Staff, Ticket, Unit, Window
 from views.base import list_url, own_unit_ids, period_filter, read_period
+from views.input_guard import row_id
 
 # Roles that read the county's rating and problem figures.
 FIGURE_READERS = COMMISSION | {BUREAU, AUDITOR} | UNIT_BOUND
@@ -113,7 +114,7 @@ class HomeView(AdminIndexView):
         except ValueError as exc:
             return self.render("admin/home.html", **dict(context, error=str(exc))), 422
         end = last + datetime.timedelta(days=1) if last else None  # the figures take [start, end)
-        unit_id = request.args.get("unit", type=int)
+        unit_id = request.args.get("unit", type=row_id)
         if unit_id:  # one unit (and those under it), within what the officer may see
             chosen = set(Unit.subtree_ids(unit_id))
             unit_ids = chosen if unit_ids is None else chosen & set(unit_ids)

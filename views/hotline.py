@@ -7,6 +7,7 @@ from app import appeals, ratings, scales
 from app.roles import OFFICE
 from models import LEVELS, MESSAGE_KINDS, Reason, Staff, Unit, Window
 from views.base import SecureBaseView
+from views.input_guard import row_id
 
 
 def scale_key():
@@ -36,11 +37,11 @@ class HotlineView(SecureBaseView):
     @expose("/rating", methods=("POST",))
     def rating(self):
         form = request.form
-        window = Window.get_or_none(Window.id == form.get("window", type=int)) if form.get("window") else None
+        window = Window.get_or_none(Window.id == form.get("window", type=row_id)) if form.get("window") else None
         try:
             evaluation, ticket, _created = ratings.submit(
                 window.token if window else "", form.get("level"), form.getlist("reasons"), form.get("comment"),
-                form.get("phone"), "hotline", form.get("submission_key"), staff_id=form.get("staff", type=int),
+                form.get("phone"), "hotline", form.get("submission_key"), staff_id=form.get("staff", type=row_id),
                 channels=("hotline",), scale=scale_key())
         except ratings.RatingRefused as refused:
             return self.page(refused.errors, form, "rating", 422)

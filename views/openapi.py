@@ -10,7 +10,8 @@ def _json(schema, description="成功"):
 
 
 def _errors(*codes):
-    text = {400: "请求体不是 JSON 对象", 401: "缺少或无效的 API 令牌", 404: "没有找到",
+    text = {400: "请求体不是 JSON 对象，或含有无法保存的字符（NUL、单独的代理码位）",
+            401: "缺少或无效的 API 令牌", 404: "没有找到",
             409: "这个办件编号已经评价过（一次一评）",
             422: "输入有误，fields 说明每一项", 429: "太频繁，请稍后再试"}
     return {str(c): _json(ERROR, text[c]) for c in codes}

@@ -12,6 +12,7 @@ from limits import parse_many
 
 from app import ratelimit, ratings, scales  # noqa: F401 (ratelimit: registers steady-memory://)
 from models import LEVELS, Reason, Staff, Unit, Window
+from views.input_guard import row_id
 
 bp = Blueprint("public", __name__)
 limiter = Limiter(get_remote_address, headers_enabled=False)  # storage from RATELIMIT_STORAGE_URI
@@ -99,7 +100,7 @@ def kiosk():
                                    text=_("Please ask the hall staff for help.")), 404
         # Opened from the kiosk's lists it returns to the start; opened directly it is a counter pad.
         return rating_page(window, None, "kiosk", bound="" if request.args.get("browse") else token)
-    unit_id = request.args.get("unit", type=int)
+    unit_id = request.args.get("unit", type=row_id)
     if unit_id:
         unit = Unit.get_or_none(Unit.id == unit_id, Unit.active)
         if unit is None:
@@ -127,7 +128,7 @@ def rate():
         evaluation, ticket, created = ratings.submit(
             form.get("token"), form.get("level"), form.getlist("reasons"), form.get("comment"),
             form.get("phone"), form.get("channel"), form.get("submission_key"),
-            staff_id=form.get("staff", type=int),
+            staff_id=form.get("staff", type=row_id),
             by_officer=current_user if current_user.is_authenticated else None,
             scale=current_app.config["RATING_SCALE"],
             case_number=form.get("case_number") if current_app.config["RATING_CASE_NUMBER"] == "optional" else None)

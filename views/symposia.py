@@ -10,6 +10,7 @@ from app import symposia, tickets
 from app.appeals import ENTERPRISE_CATEGORIES
 from app.roles import AUDITOR, INSPECTOR, LEADER, OFFICE
 from models import Symposium
+from views import contacts
 from views.base import SecureBaseView
 
 
@@ -52,4 +53,4 @@ class SymposiumView(SecureBaseView):
         rows, counts = symposia.checklist(meeting)
         stages = {t.id: tickets.workflow_of(t).stages.get(t.stage) for t in rows}
         return self.render("admin/symposium.html", meeting=meeting, rows=rows, counts=counts, stages=stages,
-                           agreed=symposia.agreed_dates(rows))
+                           agreed=symposia.agreed_dates(rows), sees_company=contacts.sees_complainant())

@@ -8,11 +8,13 @@ from flask_babel import gettext
 from flask_login import current_user
 from flask_admin.contrib.peewee.filters import BasePeeweeFilter, FilterEqual
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 from peewee import JOIN
 
 from app.roles import AUDITOR, HANDLER, INSPECTOR, LEADER, OFFICE
 from models import (CHANNELS, CLOSING_KINDS, MESSAGE_KINDS, MESSAGE_STATUSES, TICKET_STATUSES,
-                    Contact, Message, Ticket, Unit, mask_phone)
+                    Contact, Message, Ticket, Unit)
+from views import contacts
 from views.base import request_options
 from views.handling import stage_title, ticket_link, warning_badge
 from views.org import FilterUnitTree, OrgModelView, unit_options
@@ -20,11 +22,19 @@ from views.org import FilterUnitTree, OrgModelView, unit_options
 COMMISSION_READERS = frozenset({OFFICE, LEADER, INSPECTOR, AUDITOR})
 
 
+def _contact_export(view, context, model, name):
+    """Who wrote: the name and masked phone for the commission, nothing for anyone else."""
+    if not contacts.sees_complainant():
+        return ""
+    return contacts.masked(model.contact) or _l("Anonymous")
+
+
 def _contact_cell(view, context, model, name):
-    contact = model.contact
-    if contact is None:
-        return _l("Anonymous")
-    return " ".join(p for p in (contact.name, mask_phone(contact.phone)) if p)
+    shown = _contact_export(view, context, model, name)
+    if not shown or model.contact is None:
+        return shown
+    return Markup('{} <a href="{}" class="small">{}</a>').format(
+        shown, url_for(".reveal_contact", message_id=model.id), _l("Show full contact"))
 
 
 class FilterInFigures(FilterEqual):
@@ -56,8 +66,30 @@ class MessageAdmin(OrgModelView):
         FilterUnitTree(Message.unit, _l("Unit addressed and those below it"), options=unit_options),
     )
     column_formatters = {"contact": _contact_cell}
-    column_formatters_export = column_formatters
+    column_formatters_export = {"contact": _contact_export}
     form_columns = ("status", "reply")
+
+    @expose("/<int:message_id>/contact", methods=("GET", "POST"))
+    def reveal_contact(self, message_id):
+        """The writer's full phone for this one page view, for a reason given and logged."""
+        message = self.get_one(message_id)
+        if message is None:
+            abort(404)
+        if not contacts.sees_complainant():
+            abort(403)
+        form = contacts.RevealForm()
+        revealed, status = False, 200
+        if request.method == "POST":
+            if not form.validate():
+                status = 400
+            else:
+                try:
+                    contacts.reveal(message, message.contact, form)
+                    revealed = True
+                except ValueError as refused:
+                    form.reason.errors, status = [str(refused)], 422
+        return self.render("admin/contact_reveal.html", message=message, contact=message.contact,
+                           masked=contacts.masked(message.contact), revealed=revealed, form=form), status
 
     @action("accept", _l("Accept as problem"), _l("Open a ticket for each selected message?"))
     def action_accept(self, ids):
@@ -140,7 +172,7 @@ class TicketAdmin(OrgModelView):
         # The ticket page (facts, timeline, actions) replaces Flask-Admin's details.
         ticket = self.get_one(request.args.get("id", ""))
         if ticket is None:
-            return redirect(url_for(".index_view"))
+            abort(404)  # another unit's ticket is one that does not exist
         return redirect(url_for("handle.show", ticket_id=ticket.id))
 
     def scope(self, query):

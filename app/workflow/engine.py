@@ -150,6 +150,9 @@ def find_action(workflow, state, actor, action_id):
     return action
 
 
+CLASSIFICATION_MAX = 50  # Ticket.classification's length
+
+
 def validate(action, data, stage=None):
     """Check the fields the rule requires; returns {field: Chinese message} (empty when fine)."""
     errors = {}
@@ -176,6 +179,8 @@ def validate(action, data, stage=None):
     for name in ("comment", "result"):
         if isinstance(data.get(name), str) and len(data[name]) > 5000:
             errors[name] = "内容太长（最多 5000 字）。"
+    if isinstance(data.get("classification"), str) and len(data["classification"].strip()) > CLASSIFICATION_MAX:
+        errors["classification"] = f"分类最多 {CLASSIFICATION_MAX} 字。"  # the ticket's column holds no more
     return errors
 
 

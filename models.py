@@ -316,6 +316,9 @@ class User(BaseModel):
     unit = ForeignKeyField(Unit, null=True, backref="users", on_delete="RESTRICT",
                            verbose_name=_l("Unit"))
     active = BooleanField(default=True, verbose_name=_l("Active"))
+    # The officer on the roster this account belongs to, if any: a ticket about that officer is
+    # never shown to this account (v21).
+    staff = ForeignKeyField(Staff, null=True, on_delete="RESTRICT", verbose_name=_l("Staff record"))
     created_at = DateTimeField(default=now, verbose_name=_l("Created"))
     last_login_at = DateTimeField(null=True, verbose_name=_l("Last login"))
     # Set when an administrator gives the password: its owner must choose a new one first (v19).

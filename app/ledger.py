@@ -34,6 +34,7 @@ class Filters:
     state: str = None  # open | closed | overdue
     unit_ids: frozenset = None  # a unit-bound officer's own units: nothing else is listed
     show_reporter: bool = True  # False for a unit-bound officer: no trace of who complained
+    reader_staff_id: int = None  # the reader's own roster entry: tickets about him are left out
 
 
 def query(filters):
@@ -47,6 +48,8 @@ def query(filters):
         rows = rows.where((Ticket.unit == filters.unit_id) | (Ticket.handling_unit == filters.unit_id))
     if filters.unit_ids is not None:
         rows = rows.where(Ticket.handling_unit.in_(list(filters.unit_ids)))
+    if filters.reader_staff_id:
+        rows = rows.where(Ticket.staff.is_null() | (Ticket.staff != filters.reader_staff_id))
     if filters.source:
         rows = rows.where(Ticket.source == filters.source)
     if filters.state in ("open", "closed"):

@@ -218,6 +218,19 @@ def v20_audit_chain(migrator):
     audit.install()
 
 
+def v21_accused_kept_apart(migrator):
+    """Accounts linked to their roster entry, so that an officer never sees a ticket about him;
+    enterprise tickets titled by their category and words, no longer by the company."""
+    from app.appeals import enterprise_title
+    from models import Ticket, User
+    ensure_columns(migrator, User, ["staff"])
+    for ticket in Ticket.select(Ticket.id, Ticket.classification, Ticket.content, Ticket.title).where(
+            Ticket.workflow == "enterprise"):
+        category = ticket.title[1:ticket.title.index("】")] if ticket.title.startswith("【") and "】" in ticket.title \
+            else ticket.classification
+        Ticket.update(title=enterprise_title(category, ticket.content)).where(Ticket.id == ticket.id).execute()
+
+
 # version -> function(migrator) bringing the schema from version-1 to version.
 # Version 1 is the first released schema (tests/data/schema_v1.*.sql).
 MIGRATIONS = {
@@ -240,6 +253,7 @@ MIGRATIONS = {
     18: v18_ticket_tallies,
     19: v19_accounts,
     20: v20_audit_chain,
+    21: v21_accused_kept_apart,
 }
 
 LATEST = max(MIGRATIONS, default=1)

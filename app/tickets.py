@@ -333,6 +333,13 @@ def waiting_stages(role):
     return result
 
 
+def not_about(user):
+    """The condition for tickets that do not accuse `user`, or None: a complaint never reaches the
+    officer it is about, even when it is handed to his own unit."""
+    staff_id = getattr(user, "staff_id", None)
+    return (Ticket.staff.is_null() | (Ticket.staff != staff_id)) if staff_id else None
+
+
 def todo(user):
     """Open tickets waiting for this officer's role (and unit), overdue first."""
     conditions = None
@@ -351,11 +358,14 @@ def todo(user):
     if conditions is None:
         if user.role not in UNIT_BOUND:
             return Ticket.select().where(False)
-        return Ticket.select().where(Ticket.status == "open", co_waiting).order_by(Ticket.due_at, Ticket.id)
-    query = Ticket.select().where(Ticket.status == "open", conditions)
-    if user.role in UNIT_BOUND:
+        query = Ticket.select().where(Ticket.status == "open", co_waiting)
+    elif user.role in UNIT_BOUND:
         query = Ticket.select().where(Ticket.status == "open",
                                       (conditions & Ticket.handling_unit.in_(units)) | co_waiting)
+    else:
+        query = Ticket.select().where(Ticket.status == "open", conditions)
+    if not_about(user) is not None:
+        query = query.where(not_about(user))
     return query.order_by(Case(None, ((Ticket.due_at.is_null(), 1),), 0), Ticket.due_at, Ticket.id)
 
 

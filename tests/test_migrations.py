@@ -128,3 +128,13 @@ def test_processes_starting_together_upgrade_once(app):
     with db.connection_context():
         assert migrations.current_version() == migrations.LATEST
         assert Evaluation.select().count() == 1
+
+
+def test_enterprise_titles_lose_the_company_name(conn, county):
+    """Before v21 an enterprise ticket was titled 【category】company, which the accused unit read."""
+    from app import tickets
+    ticket = tickets.open_ticket("enterprise", title="【融资】金丝雀机械有限公司", content="贷款审批拖了三个月，无人答复",
+                                 source="enterprise", unit=county["hall_a"], handling_unit=county["hall_a"])
+    migrations.v21_accused_kept_apart(migrations._migrator())
+    from models import Ticket
+    assert Ticket.get_by_id(ticket.id).title == "【融资】贷款审批拖了三个月，无人答复"

@@ -33,7 +33,10 @@ CLASSIFICATIONS = ("作风问题", "办事效率", "服务态度", "吃拿卡要
 
 
 def may_view(ticket, user):
-    """Commission and auditor see every ticket; a handler those its unit leads or co-handles."""
+    """Commission and auditor see every ticket; a handler those its unit leads or co-handles;
+    nobody a ticket about himself."""
+    if user.staff_id and ticket.staff_id == user.staff_id:
+        return False
     if user.role in COMMISSION or user.role == AUDITOR:
         return True
     if user.role in UNIT_BOUND:
@@ -429,6 +432,9 @@ class NotificationView(SecureBaseView):
         query = Notification.select().where(Notification.role == current_user.role)
         if current_user.role in UNIT_BOUND:
             query = query.where(Notification.unit.in_(own_unit_ids() or [0]))
+        if current_user.staff_id:
+            about_me = Ticket.select(Ticket.id).where(Ticket.staff == current_user.staff_id)
+            query = query.where(Notification.ticket.is_null() | Notification.ticket.not_in(about_me))
         rows = list(query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(200))
         return self.render("admin/notifications.html", rows=rows)
 

@@ -29,7 +29,8 @@ class LedgerView(SecureBaseView):
         bound = current_user.role in UNIT_BOUND
         return ledger.Filters(start=start, end=end, unit_id=args.get("unit", type=int), source=source, state=state,
                               unit_ids=frozenset(own_unit_ids()) if bound else None,
-                              show_reporter=current_user.role in COMMISSION)  # even masked: the commission's only
+                              show_reporter=current_user.role in COMMISSION,  # even masked: the commission's only
+                              reader_staff_id=current_user.staff_id)
 
     def units(self):
         query = Unit.select(Unit.id, Unit.name).where(Unit.active).order_by(Unit.kind, Unit.code)

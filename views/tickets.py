@@ -180,6 +180,9 @@ class TicketAdmin(OrgModelView):
         from app.roles import UNIT_BOUND
         from models import CoHandling
         from views.base import own_unit_ids, user_role
+        from app.tickets import not_about
+        if not_about(current_user) is not None:
+            query = query.where(not_about(current_user))
         if user_role() in UNIT_BOUND:
             units = list(own_unit_ids()) or [0]
             co = CoHandling.select(CoHandling.ticket).where(CoHandling.unit.in_(units), CoHandling.active)

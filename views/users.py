@@ -21,7 +21,7 @@ class UserAdmin(SecureModelView):
     export_roles = frozenset({SYSADMIN, AUDITOR})
     column_list = ("username", "full_name", "role", "unit", "active", "must_change_password", "last_login_at",
                    "created_at")
-    column_details_list = ("username", "full_name", "role", "unit", "active", "must_change_password",
+    column_details_list = ("username", "full_name", "role", "unit", "staff", "active", "must_change_password",
                            "password_changed_at", "last_login_at", "created_at")
     column_export_list = column_details_list
     column_default_sort = ("username", False)
@@ -33,7 +33,7 @@ class UserAdmin(SecureModelView):
         FilterEqual(User.role, _l("Role"), options=list(ROLES)),
         FilterEqual(User.active, _l("Active"), options=[("1", _l("Yes")), ("0", _l("No"))]),
     )
-    form_columns = ("username", "full_name", "role", "unit", "active")
+    form_columns = ("username", "full_name", "role", "unit", "staff", "active")
     form_extra_fields = {"new_password": PasswordField(_l("New password")),
                          "reset_second_factor": BooleanField(_l("Reset the second factor (lost phone)"))}
     form_overrides = {"role": SelectField}
@@ -66,6 +66,8 @@ class UserAdmin(SecureModelView):
             # The owner sets the app up again at the next login; sessions opened with the old one end.
             model.totp_secret, model.totp_last_step = "", 0
             model.end_sessions()
+        if model.staff is not None and (model.unit is None or model.staff.unit_id not in Unit.subtree_ids(model.unit_id)):
+            raise ValidationError(_("The staff record must be of the account's own unit or a unit below it."))
         if model.role in UNIT_BOUND and model.unit is None:
             raise ValidationError(_("A handling unit officer must belong to a unit."))
         if model.id == current_user.id and not model.active:

@@ -5,12 +5,12 @@ once accepted, is never accepted again (someone watching over a shoulder cannot 
 """
 import pyotp
 
-from app.roles import AUDITOR, COMMISSION, SYSADMIN
+from app.roles import ADMINISTRATORS, COMMISSION
 
 ISSUER = "直通车"
 # The administrators (三员) and the commission read or grant the most: when the county turns the
 # second factor on, they must use it; everyone else may.
-REQUIRED_ROLES = COMMISSION | {SYSADMIN, AUDITOR}
+REQUIRED_ROLES = COMMISSION | ADMINISTRATORS
 
 
 def required(user, config):

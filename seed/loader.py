@@ -13,7 +13,7 @@ import yaml
 from app import tallies
 from app.appeals import enterprise_title
 from app.tickets import counts_as_bad
-from app.roles import AUDITOR, BUREAU, HANDLER, INSPECTOR, LEADER, OFFICE, SYSADMIN
+from app.roles import AUDITOR, BUREAU, HANDLER, INSPECTOR, LEADER, OFFICE, SECADMIN, SYSADMIN
 from models import (Contact, Evaluation, EvaluationReason, Message, Reason, Staff, Symposium,
                     SystemSetting, Ticket, TicketEvent, Unit, User, Window, db)
 
@@ -30,6 +30,7 @@ COMMISSION_UNIT = {"code": "K01", "name": "县纪委监委", "kind": "commission
 # username, role, full name, unit code
 DEMO_USERS = (
     ("admin", SYSADMIN, "韩立新", None),
+    ("security", SECADMIN, "于海燕", None),
     ("office", OFFICE, "周文涛", "K01"),
     ("leader", LEADER, "郭建新", "K01"),
     ("inspector", INSPECTOR, "马晓东", "K01"),

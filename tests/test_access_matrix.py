@@ -44,8 +44,8 @@ MODEL_VIEWS = {
     "accountability": (CASE_READERS, CASE_READERS, {"office", "inspector"}, {"office", "inspector"}, COMMISSION,
                        NOBODY),
     "calendar":       (RATING_READERS, RATING_READERS, OFFICE, NOBODY, OFFICE, OFFICE),
-    "user":           ({"sysadmin", "auditor"}, {"sysadmin", "auditor"}, {"sysadmin"}, {"sysadmin"},
-                       {"sysadmin", "auditor"}, NOBODY),
+    "user":           ({"sysadmin", "secadmin", "auditor"}, {"sysadmin", "secadmin", "auditor"},
+                       {"sysadmin", "secadmin"}, {"sysadmin", "secadmin"}, {"sysadmin", "secadmin", "auditor"}, NOBODY),
     "auditlog":       ({"auditor"}, {"auditor"}, NOBODY, NOBODY, {"auditor"}, NOBODY),
 }
 # Bulk actions on another unit's row; Flask-Admin's "delete" is nobody's, on every view.

@@ -17,7 +17,7 @@ from models import Ticket
 from tests import trust_world
 from tests.conftest import login
 
-OUTSIDERS = ("handler_b", "bureau", "sysadmin", "auditor")
+OUTSIDERS = ("handler_b", "bureau", "sysadmin", "secadmin", "auditor")
 COMMISSION = ("office", "leader", "inspector")
 LINK = re.compile(r'href="([^"]+)"')
 MIDDLE_DIGITS = re.compile(r"1234\D{0,4}5678")
@@ -142,7 +142,7 @@ def test_the_accused_unit_reads_the_facts_but_never_who_reported_them(app, clien
     assert world["problem_b"].code in read["/api/v1/todo"]
 
 
-@pytest.mark.parametrize("who", ("bureau", "sysadmin", "auditor"))
+@pytest.mark.parametrize("who", ("bureau", "sysadmin", "secadmin", "auditor"))
 def test_other_officers_never_meet_the_complainant(who, app, client, world):
     read = walk_as(app, client, world, who)
     assert len(read) > 10

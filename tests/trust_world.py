@@ -22,7 +22,7 @@ CREDIT_CODE = _BASE + credit_code.check_digit(_BASE)
 # Facts of hall_b's complaints that the accused unit's handler must read (it has to fix them).
 FACTS = ("窗口人员索要好处费", "办理医保报销时工作人员暗示要给好处")
 
-ROLE_USERS = {"sysadmin": "t_admin", "office": "t_office", "leader": "t_leader", "inspector": "t_inspector",
+ROLE_USERS = {"sysadmin": "t_admin", "secadmin": "t_security", "office": "t_office", "leader": "t_leader", "inspector": "t_inspector",
               "handler": "t_handler_a", "bureau": "t_bureau", "auditor": "t_auditor"}
 TOKENS = {role: f"token-of-{role}-0123456789abcdef" for role in ROLE_USERS}
 TOKENS["handler_b"] = "token-of-handler-b-0123456789abcdef"

@@ -64,7 +64,7 @@ class FilterUnitTree(FilterEqual):
 class OrgModelView(SecureModelView):
     read_roles = EVERYONE
     edit_roles = ORG_EDITORS
-    export_roles = frozenset({SYSADMIN, OFFICE, BUREAU, LEADER, INSPECTOR, AUDITOR, HANDLER})
+    export_roles = EVERYONE
     # Joined models already in base_query: Flask-Admin must not join them a second time.
     prejoined = ()
 

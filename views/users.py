@@ -10,15 +10,15 @@ from wtforms import BooleanField, PasswordField, SelectField
 from wtforms.validators import ValidationError
 
 from app import audit, passwords
-from app.roles import AUDITOR, ROLES, SYSADMIN, UNIT_BOUND, role_label
+from app.roles import ADMINISTRATORS, AUDITOR, ROLES, SECADMIN, SYSADMIN, UNIT_BOUND, role_label
 from models import AuditLog, Unit, User
 from views.base import SecureModelView
 from views.validators import NotBlank, Unique, strip
 
 class UserAdmin(SecureModelView):
-    read_roles = frozenset({SYSADMIN, AUDITOR})
-    edit_roles = frozenset({SYSADMIN})
-    export_roles = frozenset({SYSADMIN, AUDITOR})
+    read_roles = frozenset({SYSADMIN, SECADMIN, AUDITOR})
+    edit_roles = frozenset({SYSADMIN, SECADMIN})
+    export_roles = frozenset({SYSADMIN, SECADMIN, AUDITOR})
     column_list = ("username", "full_name", "role", "unit", "active", "must_change_password", "last_login_at",
                    "created_at")
     column_details_list = ("username", "full_name", "role", "unit", "staff", "active", "must_change_password",
@@ -50,6 +50,12 @@ class UserAdmin(SecureModelView):
         return query if getattr(field, "model", None) is Unit else super()._handle_join(query, field, joins)
 
     def on_model_change(self, form, model, is_created):
+        before = None if is_created else User.get_by_id(model.id).role
+        if current_user.role == SYSADMIN and ADMINISTRATORS & {model.role, before}:
+            raise ValidationError(_("Accounts of the system administrator, the security administrator and the "
+                                    "auditor are made and changed by the security administrator."))
+        if not is_created and model.id == current_user.id and model.role != before:
+            raise ValidationError(_("Nobody changes his own role: ask the security administrator."))
         password = form.new_password.data or ""
         if is_created and not password:
             raise ValidationError(_("A new account needs a password."))

@@ -5,7 +5,7 @@ import pytest
 from peewee import DatabaseError
 
 from app import audit
-from models import AuditLog, db
+from models import AuditLog, User, db
 from tests.conftest import PASSWORD, csrf_token, login
 
 
@@ -107,3 +107,24 @@ def test_a_refusal_is_in_the_trail(client, login_as, county):
     assert client.get("/admin/auditlog/").status_code == 403
     row = AuditLog.select().where(AuditLog.action == "refused").get()
     assert row.username == "handler_HA" and row.detail == "GET /admin/auditlog/"
+
+
+def test_an_edit_is_recorded_with_before_and_after_and_no_secret(client, login_as, make_user, county):
+    officer = make_user("wang5", "office")
+    login_as("sysadmin")
+    url = f"/admin/user/edit/?id={officer.id}"
+    response = client.post(url, data={"username": "wang5", "full_name": "王五（已调岗）", "role": "office",
+                                      "active": "y", "new_password": "Reset-2026a", "csrf_token": csrf_token(client, url)})
+    assert response.status_code == 302
+    row = AuditLog.select().where(AuditLog.action == "update", AuditLog.object_type == "User").get()
+    assert '"full_name": ["wang5", "王五（已调岗）"]' in row.detail and "password changed" in row.detail
+    secrets = User.get_by_id(officer.id)
+    assert secrets.password_hash not in row.detail and secrets.session_token not in row.detail
+    assert "Reset-2026a" not in row.detail
+
+
+def test_every_export_is_in_the_trail(client, login_as, county):
+    login_as("office")
+    assert client.get("/admin/evaluation/export/csv/?search=窗口").status_code == 200
+    row = AuditLog.select().where(AuditLog.action == "export").get()
+    assert row.username == "office_x" and row.detail.startswith("evaluation csv search=")

@@ -1,6 +1,7 @@
 """The secure base of every admin view: role check, unit scoping, Chinese refusals."""
 import datetime
 import functools
+import json
 import re
 
 from flask import abort, flash, g, has_request_context, redirect, request, url_for
@@ -13,7 +14,7 @@ from wtforms.validators import ValidationError
 
 from app.roles import UNIT_BOUND
 from app.spreadsheet import safe_cell
-from models import AuditLog, Unit, db
+from models import AuditLog, Unit, db, mask_phone
 
 
 def read_period(args):
@@ -79,6 +80,23 @@ def period_filter(column, first, last, today):
     first = first or datetime.date(2000, 1, 1)
     last = last or max(today, first)
     return column, DateTimeBetweenFilter, f"{first} 00:00:00 to {last} 23:59:59"
+
+
+# Never written to the audit trail: secrets; and a phone only as 138****5678.
+UNAUDITED = frozenset({"password_hash", "totp_secret", "totp_last_step", "session_token", "token", "token_hash"})
+
+
+def audited_changes(before, model):
+    """{field: [before, after]} of what an edit changed, fit for the audit trail."""
+    changed = {}
+    for name, new in model.__data__.items():
+        old = before.get(name)
+        if name in UNAUDITED or old == new:
+            continue
+        if name == "phone":
+            old, new = mask_phone(old), mask_phone(new)
+        changed[name] = [None if old is None else str(old), None if new is None else str(new)]
+    return changed
 
 
 class RoleGate:
@@ -199,6 +217,7 @@ class SecureModelView(RoleGate, ModelView):
             return model
 
     def update_model(self, form, model):
+        g.audit_before = dict(model.__data__)  # for the before/after in the audit row
         with db.atomic() as tx:
             ok = super().update_model(form, model)
             if not ok:
@@ -207,8 +226,11 @@ class SecureModelView(RoleGate, ModelView):
 
     def after_model_change(self, form, model, is_created):
         # Inside the write's transaction: the change and its audit row land together.
-        AuditLog.record("create" if is_created else "update", current_user, model,
-                        detail=self.audit_detail(form, model), ip=request.remote_addr)
+        detail = self.audit_detail(form, model)
+        if not is_created:
+            detail += " " + json.dumps(audited_changes(g.pop("audit_before", {}), model), ensure_ascii=False)
+        AuditLog.record("create" if is_created else "update", current_user, model, detail=detail,
+                        ip=request.remote_addr)
 
     def audit_detail(self, form, model):
         return str(model)
@@ -277,6 +299,8 @@ class SecureModelView(RoleGate, ModelView):
     def export(self, export_type):
         if not self.can_export or export_type not in self.export_types:
             abort(403)
+        AuditLog.record("export", current_user, detail=f"{self.endpoint} {export_type} "
+                        f"{request.query_string.decode(errors='replace')[:200]}", ip=request.remote_addr)
         return super().export(export_type)
 
     def get_export_value(self, model, name):

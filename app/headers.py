@@ -33,8 +33,13 @@ def is_static():
     return endpoint == "static" or endpoint.endswith(".static")
 
 
+# A page that asked for no nonce (JSON, our own templates) runs no inline script at all.
+NO_INLINE = POLICY.replace(" 'nonce-{nonce}'", "")
+
+
 def add_headers(response):
-    response.headers["Content-Security-Policy"] = POLICY.format(nonce=csp_nonce())
+    nonce = g.get("csp_nonce")  # drawn only if a template asked: a rating's answer needs none
+    response.headers["Content-Security-Policy"] = POLICY.format(nonce=nonce) if nonce else NO_INLINE
     response.headers.update(FIXED)
     # Pages hold complaints, names and CSRF tokens, and kiosks are shared: nothing but the
     # static files is kept by the browser or a proxy (the back button then reloads).

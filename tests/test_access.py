@@ -87,3 +87,23 @@ def test_nobody_deletes_from_the_admin(client, login_as, county):
     from models import Window
     assert Window.get_or_none(Window.id == county["w1"].id) is not None
     assert "删除" not in client.get("/admin/window/").get_data(as_text=True)
+
+
+def test_flask_admin_changes_need_the_csrf_token(client, login_as, county):
+    """Bulk actions, inline edits, create and delete answer a forged form with 400, changing nothing."""
+    from models import CalendarDay, Evaluation, Ticket, Unit
+    evaluation = Evaluation.create(unit=county["hall_a"], level="dissatisfied", channel="qr")
+    day = CalendarDay.select().order_by(CalendarDay.day).first()  # the calendar comes with the app
+    login_as("office")
+    forged = (
+        ("/admin/evaluation/action/", {"action": "open_ticket", "rowid": str(evaluation.id)}),
+        ("/admin/calendar/ajax/update/", {"list_form_pk": str(day.day), "workday": "0" if day.workday else "1"}),
+        ("/admin/unit/new/", {"code": "X9", "name": "伪造单位", "kind": "hall"}),
+        ("/admin/evaluation/delete/", {"id": str(evaluation.id)}),
+    )
+    for url, data in forged:
+        response = client.post(url, data=data)
+        assert response.status_code == 400, url
+        assert "表单已过期或不是从本站提交" in response.get_data(as_text=True) or "重新提交" in response.get_data(as_text=True)
+    assert Ticket.select().count() == 0 and CalendarDay.get_by_id(day.day).workday == day.workday
+    assert not Unit.select().where(Unit.code == "X9").exists() and Evaluation.select().count() == 1

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from app.roles import ROLE_IDS
+from app.roles import ADMINISTRATORS, ROLE_IDS
 from app.workflow.errors import Problem, WorkflowFileError
 
 DURATION_UNITS = ("days", "hours", "workdays")
@@ -42,6 +42,9 @@ EXTENSION_KEYS = {"approver": True, "max": True}
 TEMPLATE_KEYS = {"title": True, "text": True}
 AUTO_OPEN_KEYS = {"when": True, "workflow": True}
 AUTO_WHEN_KEYS = ("channel", "level", "reasons")
+
+# 三员分立: the administrators never handle a case, so no procedure may give them a step.
+CASE_ROLES = tuple(r for r in ROLE_IDS if r not in ADMINISTRATORS)
 
 
 # --- the definitions the engine works with -----------------------------------------------
@@ -346,7 +349,7 @@ def _check_stage(c, stage_id, raw, path, stage_ids, unit_codes):
         c.text(raw["title"], path + ("title",))
     role = raw.get("role")
     if "role" in raw:
-        c.one_of(role, path + ("role",), ROLE_IDS, "角色")
+        c.one_of(role, path + ("role",), CASE_ROLES, "角色")
     unit = raw.get("unit", "any")
     if isinstance(unit, dict):
         unit_map = c.mapping(unit, path + ("unit",), {"fixed": True}, "办理单位")
@@ -367,7 +370,7 @@ def _check_stage(c, stage_id, raw, path, stage_ids, unit_codes):
         ext = c.mapping(raw["extension"], path + ("extension",), EXTENSION_KEYS, "延期规则")
         if "approver" in ext:
             approver = ext["approver"] if c.one_of(ext["approver"], path + ("extension", "approver"),
-                                                   ROLE_IDS, "角色") else ""
+                                                   CASE_ROLES, "角色") else ""
         if "max" in ext:
             extension_max = c.duration(ext["max"], path + ("extension", "max"), with_from=False)
     actions = {}
@@ -405,7 +408,7 @@ def _check_action(c, action_id, raw, path, stage_ids, stage_role):
         c.add(path + ("to",), f"目标环节 \"{to}\" 不存在{_suggest(to, stage_ids)}已有环节：{_choices(stage_ids)}")
     role = raw.get("role", stage_role)
     if "role" in raw:
-        c.one_of(role, path + ("role",), ROLE_IDS, "角色")
+        c.one_of(role, path + ("role",), CASE_ROLES, "角色")
     require = raw.get("require", [])
     if not isinstance(require, list):
         c.add(path + ("require",), "require 应当是一个列表，例如 [comment, result]")
@@ -470,7 +473,7 @@ def _check_escalation(c, raw, path):
             roles = roles if isinstance(roles, list) else [roles]
             for i, role in enumerate(roles):
                 if role != "stage_role":
-                    c.one_of(role, path + ("notify", level, i), ROLE_IDS + ("stage_role",), "角色")
+                    c.one_of(role, path + ("notify", level, i), CASE_ROLES + ("stage_role",), "角色")
             notify[level] = tuple(roles)
     return Escalation(remind_before=remind, red_after=red, notify=notify)
 

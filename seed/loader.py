@@ -143,6 +143,14 @@ def past_weekday(rng, today, max_days):
             return day
 
 
+def last_weekday(day):
+    """The last weekday before `day`: on a Sunday or a Monday, the Friday."""
+    day -= datetime.timedelta(days=1)
+    while day.weekday() >= 5:
+        day -= datetime.timedelta(days=1)
+    return day
+
+
 def add_weekdays(day, n):
     while n > 0:
         day += datetime.timedelta(days=1)
@@ -218,7 +226,7 @@ def load_activity(today):
 def load_symposium(today, office, numbered):
     """The article's 纪企直通车 meeting: 18 issues as a list, 10 solved, 8 answered with an explanation."""
     data = read_yaml("symposium.yaml")
-    held = past_weekday(random.Random(18), today, 2) - datetime.timedelta(days=data["meeting"]["days_ago"])
+    held = last_weekday(today - datetime.timedelta(days=data["meeting"]["days_ago"]))
     meeting = Symposium.create(title=data["meeting"]["title"], place=data["meeting"]["place"], held_on=held)
     start = datetime.datetime.combine(held, datetime.time(10, 0))
     for i, issue in enumerate(data["issues"], start=1):

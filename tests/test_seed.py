@@ -1,8 +1,12 @@
 """The demo county reproduces the Haixing report, and loading it twice changes nothing."""
+import datetime
 import re
+import signal
+
+import pytest
 
 from models import Evaluation, EvaluationReason, Message, Reason, Staff, Ticket, Unit, User, Window
-from seed.loader import DEMO_PASSWORD, load
+from seed.loader import DEMO_PASSWORD, last_weekday, load
 from tests.conftest import login
 
 
@@ -35,6 +39,22 @@ def test_demo_county_matches_the_article(demo, conn):
     assert listed.where(Ticket.closing_kind == "explained").count() == 8
     dissatisfied = Evaluation.select().where(Evaluation.level == "dissatisfied")
     assert all(e.reason_links.count() >= 1 for e in dissatisfied)
+
+
+def test_the_demo_loads_on_a_sunday_and_its_meeting_falls_on_a_weekday(conn):
+    # The meeting was once placed "yesterday, if a weekday", which looped for ever on Sundays and Mondays.
+    week = [datetime.date(2026, 11, 30) + datetime.timedelta(days=i) for i in range(7)]
+    assert [last_weekday(day).isoformat() for day in week] == [
+        "2026-11-27", "2026-11-30", "2026-12-01", "2026-12-02", "2026-12-03", "2026-12-04", "2026-12-04"]
+    signal.signal(signal.SIGALRM, lambda *_: pytest.fail("loading the demo on a Sunday never ended"))
+    signal.alarm(60)
+    try:
+        load(demo=True, today=datetime.date(2026, 12, 6))
+    finally:
+        signal.alarm(0)
+    assert Ticket.select().where(Ticket.symposium.is_null(False)).count() == 18
+    held = Ticket.select().where(Ticket.symposium.is_null(False)).first().symposium.held_on
+    assert held.weekday() < 5 and held < datetime.date(2026, 12, 6)
 
 
 def test_loading_twice_duplicates_nothing(demo, conn):

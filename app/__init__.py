@@ -3,13 +3,14 @@ import sys
 from pathlib import Path
 
 from flask import Flask
-from flask_wtf.csrf import CSRFProtect
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # models.py and views/ live beside this package
     sys.path.insert(0, str(ROOT))
 
-csrf = CSRFProtect()
+from app.csrf import SiteCSRFProtect  # noqa: E402 (after the path is set)
+
+csrf = SiteCSRFProtect()
 
 
 def create_app(config=None):

@@ -33,6 +33,8 @@ def defaults(instance_path):
         # On: administrators and the commission log in with a second factor too (app/totp.py).
         "TOTP_REQUIRED": False,
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        # Pages send no Referer (app/headers.py): Fetch Metadata replaces this check (app/csrf.py).
+        "WTF_CSRF_SSL_STRICT": False,
         "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
         "WORKFLOWS_PATH": str(ROOT / "workflows.yaml"),
         "ATTACHMENT_MAX_BYTES": 5 * 1024 * 1024,

@@ -6,7 +6,6 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
 from models import Accountability, AuditLog, CalendarDay, CaseVolume, Evaluation, FraudSignal, Message, Reason, Staff, Ticket, Unit, User, Window
-from app.headers import csp_nonce
 from views import api, auth, errors, input_guard, public
 from views.accountability import AccountabilityAdmin
 from views.case_volume import CaseVolumeAdmin
@@ -43,8 +42,7 @@ def init_admin(app):
     admin = Admin(app, name=_l("Zhitongche"), url="/admin",
                   translations_path=app.config["BABEL_TRANSLATION_DIRECTORIES"],
                   index_view=HomeView(name=_l("Home"), url="/admin"),
-                  theme=Bootstrap4Theme(base_template="admin/zt_base.html", fluid=True),
-                  csp_nonce_generator=csp_nonce)
+                  theme=Bootstrap4Theme(base_template="admin/zt_base.html", fluid=True))
     admin.add_view(TodoView(name=_l("My to-do"), endpoint="todo", url="todo"))
     admin.add_view(SupervisionView(name=_l("Supervision list"), endpoint="supervision", url="supervision",
                                    category=FEEDBACK))

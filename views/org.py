@@ -12,7 +12,7 @@ from wtforms import SelectMultipleField
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.roles import (AUDITOR, BUREAU, HANDLER, INSPECTOR, LEADER, OFFICE, ROLE_IDS, SYSADMIN,
+from app.roles import (AUDITOR, BUREAU, INSPECTOR, LEADER, OFFICE, ROLE_IDS, SYSADMIN,
                        UNIT_BOUND)
 from models import LEVELS, UNIT_KINDS, Reason, Staff, Unit, Window, db
 from views.base import SecureBaseView, SecureModelView, own_unit_ids, request_options, user_role

@@ -1,0 +1,82 @@
+"""Citizen text is shown as text: markup typed into any field never reaches a page as markup.
+
+Every field a citizen (or an officer quoting one) writes carries a probe: a tag and a quote that
+would break out of an attribute. The commission and the unit walk every page they reach, the
+citizen opens the tracking and results pages, and no HTML page may hold the probe unescaped.
+"""
+import datetime
+import re
+
+import pytest
+
+from app import appeals, credit_code, ratings, symposia, tickets
+from models import Contact, Reason, Ticket
+from tests.conftest import csrf_token, login
+from tests.test_canary import crawl, start_urls
+from tests.trust_world import TOKENS, _token
+
+TAG = "<b id=zt-probe>"
+QUOTE = "\"' onmouseover=zt()"
+PROBE = f"{TAG}{QUOTE}"
+_BASE = "91130924MA0C8R7Q3"
+CREDIT_CODE = _BASE + credit_code.check_digit(_BASE)
+
+
+def unescaped(html):
+    """Where in `html` the probe survived as markup."""
+    return [m.start() for m in re.finditer(re.escape(TAG) + "|" + re.escape(QUOTE), html)]
+
+
+@pytest.fixture
+def world(app, county, make_user):
+    with app.app_context():
+        office, leader = make_user("t_office", "office"), make_user("t_leader", "leader")
+        handler = make_user("t_handler_b", "handler", county["hall_b"])
+        _token(office, TOKENS["office"])
+        _token(handler, TOKENS["handler_b"])
+        hall_b = county["hall_b"]
+        bad = [str(Reason.get(Reason.title == "吃拿卡要").id)]
+        ratings.submit(county["w2"].token, "dissatisfied", bad, f"评价{PROBE}", "", "qr",
+                       ratings.new_submission_key(), staff_id=county["s2"].id)
+        message = appeals.leave_message("complaint", hall_b.id, f"留言{PROBE}", f"名{TAG}", "13912345678")
+        appeals.enterprise_appeal(f"企业{PROBE}", CREDIT_CODE, f"企{TAG}", "13912345679", "审批", f"诉求{PROBE}")
+        problem = tickets.open_ticket("problem", title=f"标题{PROBE}", content=f"内容{PROBE}", source="hotline",
+                                      actor_user=office, unit=hall_b.id,
+                                      contact=Contact.create(name=f"电{TAG}", phone="13912345670"))
+        for user, action, data in ((office, "submit", {"comment": f"呈报{PROBE}"}),
+                                   (leader, "transfer", {"unit": hall_b.id, "comment": f"转办{PROBE}"}),
+                                   (handler, "sign", {}),
+                                   (handler, "done", {"result": f"办理结果{PROBE}", "comment": f"说明{PROBE}"})):
+            problem, _event = tickets.act(problem.id, user, action, data)
+        rows, errors = symposia.parse_rows(f"会企{TAG}\t融资\t座谈{PROBE}\t{hall_b.code}\t5")
+        assert not errors, errors
+        symposia.register(f"座谈会{TAG}", f"会场{TAG}", datetime.date.today(), rows, office)
+        return {**county, "message": message, "problem": problem}
+
+
+@pytest.mark.parametrize("who, username", (("office", "t_office"), ("handler_b", "t_handler_b")))
+def test_officers_read_citizen_text_as_text_on_every_page(who, username, app, client, world):
+    assert login(client, username).status_code == 302
+    with app.app_context():
+        urls = start_urls(app, world)
+    pages = {url: text for url, text in crawl(client, urls, TOKENS[who]).items() if "<html" in text[:500].lower()}
+    assert len(pages) > 10
+    shown = "\n".join(pages.values())
+    # The walk met the probes, escaped: the texts are there for the officer to read.
+    assert "&lt;b id=zt-probe&gt;" in shown and "内容" in shown
+    assert "办理结果&lt;b id=zt-probe&gt;" in shown
+    assert not {url: spots for url, html in pages.items() if (spots := unescaped(html))}
+
+
+def test_the_citizen_pages_give_typed_text_back_as_text(app, client, world):
+    token = csrf_token(client, "/track")
+    typed = client.post("/track", data={"code": PROBE, "last4": "5678", "csrf_token": token})
+    assert typed.status_code == 404
+    html = typed.get_data(as_text=True)
+    assert 'value="&lt;b id=zt-probe&gt;&#34;&#39; onmouseover=zt()"' in html  # back in its box, as text
+    assert not unescaped(html)
+    found = client.post("/track", data={"code": world["message"].query_code, "last4": "5678", "csrf_token": token})
+    assert found.status_code == 200 and 'id="track-stage"' in found.get_data(as_text=True)
+    assert not unescaped(found.get_data(as_text=True))
+    assert not unescaped(client.get("/results").get_data(as_text=True))
+    assert Ticket.select().where(Ticket.content.contains(TAG)).count() >= 3  # stored as written

@@ -80,3 +80,41 @@ def test_the_citizen_pages_give_typed_text_back_as_text(app, client, world):
     assert not unescaped(found.get_data(as_text=True))
     assert not unescaped(client.get("/results").get_data(as_text=True))
     assert Ticket.select().where(Ticket.content.contains(TAG)).count() >= 3  # stored as written
+
+
+# Markup() around something other than a literal template: each reviewed, and why it is safe.
+REVIEWED_MARKUP = {
+    ("views/qr.py", "qrcodes.svg(qrcodes.rating_url(base_url(), token))"),  # segno's SVG of our own URL
+    ("app/workflow/diagram.py", "''.join(parts)"),  # every title in it passed through escape()
+}
+
+
+def test_no_text_is_wrapped_in_markup_unless_reviewed():
+    """Markup('<a href="{}">{}</a>').format(...) escapes what it is given; Markup(text) trusts it."""
+    import ast
+    from pathlib import Path
+    root = Path(__file__).resolve().parent.parent
+    found = set()
+    for path in [*root.glob("views/**/*.py"), *root.glob("app/**/*.py"), root / "models.py"]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Markup" and node.args
+                    and not isinstance(node.args[0], ast.Constant)):
+                found.add((str(path.relative_to(root)), ast.unparse(node.args[0])))
+    assert found == REVIEWED_MARKUP
+
+
+# Templates that switch escaping off, and how often: the home page's figure links (their URL passed
+# through |e), Flask-Admin's action data (|tojson escapes < > & '), the second factor's QR code (segno).
+REVIEWED_SAFE = {"admin/home.html": 2, "admin/actions.html": 2, "auth/second_factor.html": 1,
+                 "auth/own_factor.html": 1}
+
+
+def test_no_template_switches_escaping_off_unless_reviewed():
+    from pathlib import Path
+    folder = Path(__file__).resolve().parent.parent / "views" / "templates"
+    found = {}
+    for path in folder.glob("**/*.html"):
+        text = path.read_text(encoding="utf-8")
+        if count := len(re.findall(r"\|\s*safe\b|autoescape\s+false", text)):
+            found[path.relative_to(folder).as_posix()] = count
+    assert found == REVIEWED_SAFE

@@ -48,6 +48,18 @@ def test_errors_are_json_with_a_chinese_message(client, county):
     assert Evaluation.select().count() == 0
 
 
+def test_an_object_or_list_where_text_belongs_is_refused_not_stored_as_its_repr(client, county):
+    rating = {"token": county["w1"].token, "level": "satisfied", "submission_key": "c" * 32}
+    wrong = client.post("/api/v1/evaluations", json={**rating, "comment": {"text": "很好"}, "phone": ["139"]})
+    assert wrong.status_code == 422
+    assert wrong.get_json()["error"]["fields"] == {"comment": "应当是文字", "phone": "应当是文字"}
+    assert client.post("/api/v1/messages", json={"kind": "suggestion", "content": True}).status_code == 422
+    assert Evaluation.select().count() == 0 and Message.select().count() == 0
+    # A phone sent as a number is its digits.
+    assert client.post("/api/v1/evaluations", json={**rating, "phone": 13912345678}).status_code == 201
+    assert Evaluation.get().contact.phone == "13912345678"
+
+
 def test_message_and_track(client, county):
     created = client.post("/api/v1/messages", json={"kind": "suggestion", "content": "建议延长午间服务",
                                                     "phone": "13800005678"})

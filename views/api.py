@@ -47,6 +47,16 @@ def unstorable(data):
     return None
 
 
+def not_text(data, *names):
+    """A refusal when one of these fields is a list, an object or true/false: text is wanted (a number,
+    a phone sent as 13912345678, is taken as its digits); else None."""
+    wrong = {name: "应当是文字" for name in names
+             if data.get(name) is not None and (isinstance(data[name], bool) or not isinstance(data[name], (str, int, float)))}
+    if wrong:
+        return error(422, "invalid", f"{'、'.join(wrong)} 应当是文字。", wrong)
+    return None
+
+
 @bp.get("/units")
 def units():
     rows = Unit.select().where(Unit.active).order_by(Unit.code)
@@ -109,6 +119,8 @@ def evaluations():
         return error(400, "bad_json", "请求体应当是 JSON 对象。")
     if refused := unstorable(data):
         return refused
+    if refused := not_text(data, "token", "comment", "phone", "submission_key", "case_number"):
+        return refused
     reasons_in = data.get("reasons") or []
     if not isinstance(reasons_in, list):
         return error(422, "invalid", "reasons 应当是原因编号的列表。", {"reasons": "应当是列表"})
@@ -133,7 +145,7 @@ def messages():
     data = body()
     if data is None:
         return error(400, "bad_json", "请求体应当是 JSON 对象。")
-    if refused := unstorable(data):
+    if refused := unstorable(data) or not_text(data, "content", "name", "phone"):
         return refused
     try:
         message = appeals.leave_message(data.get("kind"), data.get("unit_id"), str(data.get("content") or ""),

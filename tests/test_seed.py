@@ -46,12 +46,13 @@ def test_the_demo_loads_on_a_sunday_and_its_meeting_falls_on_a_weekday(conn):
     week = [datetime.date(2026, 11, 30) + datetime.timedelta(days=i) for i in range(7)]
     assert [last_weekday(day).isoformat() for day in week] == [
         "2026-11-27", "2026-11-30", "2026-12-01", "2026-12-02", "2026-12-03", "2026-12-04", "2026-12-04"]
-    signal.signal(signal.SIGALRM, lambda *_: pytest.fail("loading the demo on a Sunday never ended"))
+    before = signal.signal(signal.SIGALRM, lambda *_: pytest.fail("loading the demo on a Sunday never ended"))
     signal.alarm(60)
     try:
         load(demo=True, today=datetime.date(2026, 12, 6))
     finally:
         signal.alarm(0)
+        signal.signal(signal.SIGALRM, before)
     assert Ticket.select().where(Ticket.symposium.is_null(False)).count() == 18
     held = Ticket.select().where(Ticket.symposium.is_null(False)).first().symposium.held_on
     assert held.weekday() < 5 and held < datetime.date(2026, 12, 6)

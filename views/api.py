@@ -117,9 +117,7 @@ def evaluations():
     data = body()
     if data is None:
         return error(400, "bad_json", "请求体应当是 JSON 对象。")
-    if refused := unstorable(data):
-        return refused
-    if refused := not_text(data, "token", "comment", "phone", "submission_key", "case_number"):
+    if refused := unstorable(data) or not_text(data, "token", "comment", "phone", "submission_key", "case_number"):
         return refused
     reasons_in = data.get("reasons") or []
     if not isinstance(reasons_in, list):

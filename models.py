@@ -392,7 +392,12 @@ class Ticket(BaseModel):
                        verbose_name=_l("Status"))
     deadline = DateField(null=True, index=True, verbose_name=_l("Deadline"))
     handler = ForeignKeyField(User, null=True, on_delete="RESTRICT", verbose_name=_l("Handler"))
-    result = TextField(default="", verbose_name=_l("Result"))
+    result = TextField(default="", verbose_name=_l("Result"))  # internal: never shown to the citizen
+    # 答复群众: the only text about the handling a citizen ever reads (/track, the API, her SMS);
+    # written by the step that answers her, apart from every internal result and comment (v22).
+    reply = TextField(default="", verbose_name=_l("Public reply"))
+    replied_at = DateTimeField(null=True, verbose_name=_l("Replied at"))
+    reply_unit = ForeignKeyField(Unit, null=True, backref="+", on_delete="RESTRICT", verbose_name=_l("Answering unit"))
     # closing_kind: in the closed problems' index (Meta), v15; three values, no index of its own.
     closing_kind = CharField(max_length=16, choices=CLOSING_KINDS, null=True, index=False,
                              verbose_name=_l("Closing kind"))

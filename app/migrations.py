@@ -231,6 +231,13 @@ def v21_accused_kept_apart(migrator):
         Ticket.update(title=enterprise_title(category, ticket.content)).where(Ticket.id == ticket.id).execute()
 
 
+def v22_public_reply(migrator):
+    """The public reply (答复群众) apart from the internal result. Old results stay internal:
+    nothing written for the office alone is turned into an answer to the citizen."""
+    from models import Ticket
+    ensure_columns(migrator, Ticket, ["reply", "replied_at", "reply_unit"])
+
+
 # version -> function(migrator) bringing the schema from version-1 to version.
 # Version 1 is the first released schema (tests/data/schema_v1.*.sql).
 MIGRATIONS = {
@@ -254,6 +261,7 @@ MIGRATIONS = {
     19: v19_accounts,
     20: v20_audit_chain,
     21: v21_accused_kept_apart,
+    22: v22_public_reply,
 }
 
 LATEST = max(MIGRATIONS, default=1)

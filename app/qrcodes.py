@@ -8,6 +8,11 @@ def rating_url(base_url, token):
     return f"{base_url.rstrip('/')}/e/{token}"
 
 
+def track_url(base_url, code):
+    """The progress page with the query code filled in: what the citizen takes away on her phone."""
+    return f"{base_url.rstrip('/')}/track?code={code}"
+
+
 def svg(url, scale=4):
     out = io.BytesIO()
     # Error correction M survives a scuffed sticker; the quiet zone is kept for cheap phones.

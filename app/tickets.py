@@ -160,6 +160,9 @@ def act(ticket_id, user, action_id, data, at=None, expected_revision=None, attac
             updates["merged_into"] = target.id
         if "due_at" in updates:
             updates["deadline"] = updates["due_at"].date() if updates["due_at"] else None
+        if "reply" in updates:  # the citizen is told which unit answered, never which officer
+            updates["reply_unit"] = updates.get("handling_unit", ticket.handling_unit_id) or \
+                (user.unit_id if user is not None else None)
         if user is not None:
             updates["handler"] = user.id
         updates["revision"] = ticket.revision + 1
@@ -231,6 +234,13 @@ def _merge_target(ticket, code):
     if target.id == ticket.id or target.status != "open":
         raise engine.InvalidInput({"target": "只能合并到另一个在办的工单。"})
     return target
+
+
+def answering_unit(ticket):
+    """The unit named under a public reply: the citizen learns which unit answered, never which officer."""
+    if ticket.reply_unit_id:
+        return Unit.get_by_id(ticket.reply_unit_id).name
+    return Unit.select(Unit.name).where(Unit.kind == "commission").scalar() or "县纪委监委"
 
 
 def follow_merges(ticket):

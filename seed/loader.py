@@ -13,6 +13,7 @@ import yaml
 from app import tallies
 from app.appeals import enterprise_title
 from app.tickets import counts_as_bad
+from app.workflow import store
 from app.roles import AUDITOR, BUREAU, HANDLER, INSPECTOR, LEADER, OFFICE, SECADMIN, SYSADMIN
 from models import (Contact, Evaluation, EvaluationReason, Message, Reason, Staff, Symposium,
                     SystemSetting, Ticket, TicketEvent, Unit, User, Window, db)
@@ -238,9 +239,12 @@ def load_symposium(today, office, numbered):
         ticket = Ticket.create(
             code=f"ZTC-{held.year}-{numbered + i:04d}", title=enterprise_title(issue["category"], issue["content"]),
             content=issue["content"], source="symposium", unit=None, handling_unit=unit,
-            contact=Contact.create(company=company.name), workflow="enterprise", workflow_version=1,
+            contact=Contact.create(company=company.name), workflow="enterprise",
+            workflow_version=store.active_versions()["enterprise"],
             stage=final, status="closed", closing_kind=issue["state"], classification=issue["category"],
             deadline=closed_day, handler=office, result=issue["result"], symposium=meeting,
+            # the article's results are public facts: the demo answers the companies with them
+            reply=issue["result"], replied_at=closed, reply_unit=unit,
             time_limit=issue["deadline_workdays"],
             created_at=start, stage_entered_at=closed, closed_at=closed, revision=4)
         TicketEvent.create(ticket=ticket, actor=office, role="office", action="open", title="立案",
@@ -283,13 +287,14 @@ def load_problem(rng, today, number, p, evaluate, office):
     else:
         workflow = "message" if p["source"] == "web" else "problem"
     ticket = Ticket.create(
-        workflow=workflow, workflow_version=1, stage_entered_at=closed, revision=3,
+        workflow=workflow, workflow_version=store.active_versions()[workflow], stage_entered_at=closed, revision=3,
         code=f"ZTC-{created.year}-{number:04d}", title=p["title"], content=p["content"],
         source=p["source"], unit=unit, window=window,
         handling_unit=Unit.get(Unit.code == p["handling_unit"]), contact=contact,
         evaluation=evaluation, message=message, stage="closed", status="closed",
         bad_rating=evaluation is not None and counts_as_bad(evaluation),
         deadline=add_weekdays(created.date(), 15), handler=office, result=p["result"],
+        reply=p["result"], replied_at=closed, reply_unit=Unit.get(Unit.code == p["handling_unit"]),
         closing_kind="solved", outcome=OUTCOME_IDS.get(p.get("outcome")),
         created_at=created, closed_at=closed)
     TicketEvent.create(ticket=ticket, actor=office, action="accept", to_stage="accept",

@@ -52,7 +52,7 @@ def test_a_real_name_message_needs_the_phone_digits_and_shows_only_the_public_an
     ticket, _ = tickets.act(ticket.id, office, "own", {"unit": county["hall_a"].id, "classification": "服务态度"})
     tickets.act(ticket.id, handler, "sign", {})
     tickets.act(ticket.id, handler, "done", {"result": "内部：已对张丽娜批评教育"})
-    tickets.act(ticket.id, office, "reply", {"result": "已对相关人员批评教育，感谢监督"})
+    tickets.act(ticket.id, office, "reply", {"reply": "已对相关人员批评教育，感谢监督"})
     page = text(client.post("/track", data={"code": code, "last4": "5678", "csrf_token": token(client, "/track")}))
     assert "已对相关人员批评教育，感谢监督" in page and "办结" in page
     assert "张丽娜" not in page and "内部" not in page  # the handler's own report stays internal
@@ -111,7 +111,7 @@ def test_the_complainant_grades_the_result_with_the_query_code(client, county, m
             tickets.act(t.id, office, "submit", {"comment": "呈报"})
             tickets.act(t.id, leader, "dispatch", {"classification": "民生诉求", "comment": "调查"})
         tickets.act(t.id, inspector, "report", {"result": "已协调供热公司"})
-        tickets.act(t.id, office, "reply", {"result": "已协调供热公司提高供水温度"})
+        tickets.act(t.id, office, "reply", {"reply": "已协调供热公司提高供水温度"})
 
     lookup = {"code": ticket.query_code, "last4": "2222"}
     page = text(client.post("/track", data=dict(lookup, csrf_token=token(client, "/track"))))

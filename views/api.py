@@ -134,7 +134,8 @@ def evaluations():
     except ratings.RatingRefused as refused:
         return error(422, "invalid", str(refused), refused.errors)
     return jsonify({"id": evaluation.id, "created": created,
-                    "ticket": ticket.code if ticket is not None else None}), 201 if created else 200
+                    "ticket": ticket.code if ticket is not None else None,
+                    "query_code": ticket.query_code if ticket is not None else None}), 201 if created else 200
 
 
 @bp.post("/messages")
@@ -169,7 +170,10 @@ def track():
                     "received": ticket.created_at.isoformat(),
                     "due": ticket.due_at.date().isoformat() if ticket.due_at and not closed else None,
                     "closed": ticket.closed_at.isoformat() if closed and ticket.closed_at else None,
-                    "answer": ticket.result if closed and ticket.result else None})
+                    # only the public reply (答复群众), never the internal result
+                    "answer": ticket.reply or None,
+                    "answered_by": tickets.answering_unit(ticket) if ticket.reply else None,
+                    "answered_on": ticket.replied_at.date().isoformat() if ticket.reply and ticket.replied_at else None})
 
 
 def officer():

@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 
 from app import appeals, tickets
 from models import MESSAGE_KINDS, Unit
-from views.public import device_key, hall_units, limiter
+from views.public import device_key, hall_units, limiter, received_page
 
 bp = Blueprint("board", __name__)
 
@@ -46,8 +46,7 @@ def board():
         try:
             message = appeals.leave_message(form.get("kind"), form.get("unit"), form.get("content"),
                                             form.get("name"), form.get("phone"))
-            return render_template("public/board_done.html", code=message.query_code,
-                                   real_name=bool(message.contact_id and message.contact.phone))
+            return received_page(message.query_code, real_name=bool(message.contact_id and message.contact.phone))
         except appeals.Refused as refused:
             return board_page(status=422, errors=refused.errors)
     return board_page()
@@ -61,8 +60,7 @@ def enterprise():
         try:
             ticket = appeals.enterprise_appeal(form.get("company"), form.get("credit_code"), form.get("name"),
                                                form.get("phone"), form.get("category"), form.get("content"))
-            return render_template("public/board_done.html", code=ticket.query_code, real_name=True,
-                                   enterprise=True)
+            return received_page(ticket.query_code, real_name=True, enterprise=True)
         except appeals.Refused as refused:
             return enterprise_page(status=422, errors=refused.errors)
     return enterprise_page()
@@ -72,8 +70,9 @@ def enterprise():
 @limiter.limit("10 per minute", methods=["POST"], deduct_when=lambda response: response.status_code == 404)
 def track():
     """Progress by query code: stage and dates and the public answer, never internal notes or names."""
-    if request.method == "GET":
-        return render_template("public/track.html", found=None, form={})
+    if request.method == "GET":  # the QR code on her receipt brings the code along
+        code = request.args.get("code", "")
+        return render_template("public/track.html", found=None, form={"code": code[:12]})
     found = appeals.find(request.form.get("code"), request.form.get("last4"))
     if found is None:
         return render_template("public/track.html", found=None, form=request.form,
@@ -87,7 +86,9 @@ def show(found, status=200, error=None):
     stage = tickets.workflow_of(ticket).stages.get(ticket.stage) if ticket is not None else None
     may_grade = ticket is not None and tickets.grade_action(ticket) is not None
     return render_template("public/track.html", found=found, ticket=ticket, stage=stage, form={},
-                           may_grade=may_grade, code=request.form.get("code", ""),
+                           may_grade=may_grade, answering_unit=tickets.answering_unit(ticket) if ticket else "",
+                           reopened=not may_grade and ticket is not None and ticket.status == "open"
+                           and ticket.grade == "dissatisfied", code=request.form.get("code", ""),
                            last4=request.form.get("last4", ""), error=error), status
 
 

@@ -79,6 +79,9 @@ def action_form(action, ticket, wf, formdata=None):
                                       validators=[Optional()])
     if "result" in require:
         ActionForm.result = TextAreaField(FIELD_TITLES["result"], validators=[Optional()])
+    if "reply" in require:
+        ActionForm.reply = TextAreaField(_l("Reply to the citizen (the only text the citizen reads)"),
+                                         validators=[Optional()])
     if "comment" in require:
         ActionForm.comment = TextAreaField(FIELD_TITLES["comment"], validators=[Optional()])
     if "attachment" in require or action.effect in ("", "transfer", "return", "grade"):
@@ -91,17 +94,12 @@ def action_form(action, ticket, wf, formdata=None):
     return form
 
 
-def reply_templates(wf, ticket):
-    """The workflow's reply templates with this ticket's facts filled in."""
-    values = {"result": ticket.result or _("(handling result)"), "code": ticket.code,
-              "unit": ticket.handling_unit.name if ticket.handling_unit_id else ""}
-    filled = []
-    for title, text in wf.templates:
-        try:
-            filled.append((title, text.format(**values)))
-        except (KeyError, IndexError, ValueError):
-            filled.append((title, text))
-    return filled
+def reply_templates(wf, ticket, user):
+    """The workflow's reply templates filled with public facts only: when it arrived, who answers."""
+    unit = ticket.handling_unit.name if ticket.handling_unit_id else user.unit.name if user.unit_id else ""
+    values = {"received": f"{ticket.created_at.year}年{ticket.created_at.month}月{ticket.created_at.day}日",
+              "unit": unit}
+    return [(title, text.format(**values)) for title, text in wf.templates]
 
 
 def timeline(ticket, wf):
@@ -184,7 +182,7 @@ class HandlingView(SecureBaseView):
             "admin/ticket.html", ticket=ticket, wf=wf, stage=stage, allowed=allowed, forms=forms,
             timeline=timeline(ticket, wf), days_left=tickets.workdays_left(ticket),
             contact=contact, masked_contact=contacts.masked(contact), revealed=revealed and contact is not None,
-            reveal_form=reveal_form or contacts.RevealForm(formdata=None), templates=reply_templates(wf, ticket),
+            reveal_form=reveal_form or contacts.RevealForm(formdata=None), templates=reply_templates(wf, ticket, current_user),
             sees_code=sees_complainant(current_user),
             co_handling=list(CoHandling.select().where(CoHandling.ticket == ticket, CoHandling.active)),
             classifications=CLASSIFICATIONS, channels=dict(CHANNELS), open_action=open_action,
@@ -219,7 +217,11 @@ class HandlingView(SecureBaseView):
                                          content=form.content.data.strip(), source=form.source.data,
                                          actor_user=current_user, unit=int(form.unit.data) if form.unit.data else None,
                                          contact=contact)
-            flash(_("Registered %(code)s.", code=ticket.code), "success")
+            if contact is not None and contact.phone:
+                flash(_("Registered %(code)s; tell the caller the query code %(query)s.", code=ticket.code,
+                        query=ticket.query_code), "success")
+            else:
+                flash(_("Registered %(code)s.", code=ticket.code), "success")
             return redirect(url_for(".show", ticket_id=ticket.id))
         status = 422 if request.method == "POST" else 200
         return self.render("admin/ticket_new.html", form=form), status

@@ -45,7 +45,8 @@ class HotlineView(SecureBaseView):
                 channels=("hotline",), scale=scale_key())
         except ratings.RatingRefused as refused:
             return self.page(refused.errors, form, "rating", 422)
-        note = _("Rating recorded.") + (" " + _("Ticket %(code)s opened.", code=ticket.code) if ticket else "")
+        note = _("Rating recorded.") + (" " + _("Ticket %(code)s opened; tell the caller the query code %(query)s.",
+                                                 code=ticket.code, query=ticket.query_code) if ticket else "")
         flash(note, "success")
         return redirect(url_for(".index"))
 

@@ -65,8 +65,10 @@ def document():
                                    "submission_key": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
                                    "staff_id": INT,
                                    "case_number": {"type": "string", "description": "办件编号：一件事只评一次"}}}}}},
-                "responses": {"201": _json({"type": "object", "properties": {"id": INT, "created": {"type": "boolean"},
-                                                                             "ticket": NULLABLE_STR}}, "已记录"),
+                "responses": {"201": _json({"type": "object", "properties": {
+                    "id": INT, "created": {"type": "boolean"}, "ticket": NULLABLE_STR,
+                    "query_code": dict(NULLABLE_STR, description="评价转为问题办理时的查询码，凭它在 /track 查进度")}},
+                    "已记录"),
                               "200": _json({"type": "object"}, "重复提交，按第一次记录"),
                               **_errors(400, 409, 422, 429)}}},
             "/messages": {"post": {
@@ -85,7 +87,9 @@ def document():
                                {"name": "last4", "in": "query", "schema": STR}],
                 "responses": {"200": _json({"type": "object", "properties": {
                     "status": STR, "stage": STR, "received": STR, "due": NULLABLE_STR, "closed": NULLABLE_STR,
-                    "answer": NULLABLE_STR}}), **_errors(404, 429)}}},
+                    "answer": dict(NULLABLE_STR, description="答复群众（公开的答复，不含内部办理结果）"),
+                    "answered_by": dict(NULLABLE_STR, description="答复单位"),
+                    "answered_on": NULLABLE_STR}}), **_errors(404, 429)}}},
             "/todo": {"get": {
                 "summary": "令牌所属干部的待办工单", "security": [{"bearer": []}],
                 "responses": {"200": _json(_list({"code": STR, "title": STR, "stage": STR, "workflow": STR,

@@ -10,7 +10,9 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import parse_many
 
-from app import ratelimit, ratings, scales  # noqa: F401 (ratelimit: registers steady-memory://)
+from markupsafe import Markup
+
+from app import qrcodes, ratelimit, ratings, scales  # noqa: F401 (ratelimit: registers steady-memory://)
 from models import LEVELS, Reason, Staff, Unit, Window
 from views.input_guard import row_id
 
@@ -61,6 +63,22 @@ def give_device_cookie(response):
         response.set_cookie(DEVICE_COOKIE, secrets.token_hex(16), max_age=365 * 24 * 3600, httponly=True,
                             samesite="Lax", secure=request.is_secure)
     return response
+
+
+def track_qr(code):
+    """A QR code of /track with this query code, at the county's public address, as inline SVG."""
+    from views.qr import base_url
+    return Markup(qrcodes.svg(qrcodes.track_url(base_url(), code)))
+
+
+def received_page(code, real_name, kiosk=False, back=None, status=200, **extra):
+    """The page that hands the citizen her query code, large, copyable and as a QR code to take away.
+
+    On the kiosk it returns to the start after a minute (or at 完成), so the next person never sees it.
+    """
+    from views.qr import base_url
+    return render_template("public/received.html", code=code, real_name=real_name, kiosk=kiosk, back=back,
+                           qr=track_qr(code), track_link=qrcodes.track_url(base_url(), code), **extra), status
 
 
 def hall_units():
@@ -140,9 +158,12 @@ def rate():
         return rating_again(None, 422, refused.errors) or (render_template(
             "public/message.html", title=_("This QR code is no longer valid"),
             text=refused.errors.get("target", "")), 422)
-    return render_template("public/thanks.html", evaluation=evaluation, ticket=ticket,
-                           kiosk=form.get("channel") == "kiosk", back=back_to_start(form),
-                           bad=scales.GRADE_OF[evaluation.level] == scales.BAD)
+    kiosk = form.get("channel") == "kiosk"
+    if ticket is not None:  # a complaint to follow: she leaves with its query code
+        return received_page(ticket.query_code, real_name=bool(evaluation.contact_id), kiosk=kiosk,
+                             back=back_to_start(form), rating=True)
+    return render_template("public/thanks.html", evaluation=evaluation, ticket=ticket, kiosk=kiosk,
+                           back=back_to_start(form), bad=scales.GRADE_OF[evaluation.level] == scales.BAD)
 
 
 def back_to_start(form):

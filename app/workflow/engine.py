@@ -18,7 +18,7 @@ CO_ANSWER = "co_answer"
 BUILTIN_ACTIONS = (PAUSE, RESUME, EXTEND_REQUEST, EXTEND_APPROVE, EXTEND_REJECT, MERGE, CO_ANSWER)
 assert set(BUILTIN_ACTIONS) == set(RESERVED_ACTIONS)
 
-FIELD_TITLES = {"comment": "意见", "result": "办理结果", "classification": "分类", "unit": "转办单位",
+FIELD_TITLES = {"comment": "意见", "result": "办理结果", "reply": "答复群众", "classification": "分类", "unit": "转办单位",
                 "attachment": "附件", "grade": "回访评价", "days": "延期天数", "target": "合并到工单",
                 "co_units": "协办单位"}
 GRADE_TITLES = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
@@ -176,7 +176,7 @@ def validate(action, data, stage=None):
             errors["days"] = "延期天数应当是正整数。"
         elif limit is not None and days > limit:
             errors["days"] = f"最多只能延期 {stage.extension_max.describe()}。"
-    for name in ("comment", "result"):
+    for name in ("comment", "result", "reply"):
         if isinstance(data.get(name), str) and len(data[name]) > 5000:
             errors[name] = "内容太长（最多 5000 字）。"
     if isinstance(data.get("classification"), str) and len(data["classification"].strip()) > CLASSIFICATION_MAX:
@@ -261,6 +261,8 @@ def plan(workflow, state, actor, action_id, data, now, calendar):
             updates.update(status="closed", closing_kind=new_stage.final, closed_at=now)
     if "result" in data and "result" in action.require:
         updates["result"] = data["result"].strip()
+    if "reply" in action.require:  # the public answer, apart from the internal result
+        updates.update(reply=data["reply"].strip(), replied_at=now)
     if "classification" in action.require:
         updates["classification"] = data["classification"].strip()
     if "grade" in action.require:

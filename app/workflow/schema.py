@@ -6,6 +6,7 @@ Every mistake is collected before anything is reported, each as
 import datetime
 import difflib
 import json
+import string
 from dataclasses import dataclass, field
 
 import yaml
@@ -16,7 +17,7 @@ from app.workflow.errors import Problem, WorkflowFileError
 DURATION_UNITS = ("days", "hours", "workdays")
 DURATION_FROM = ("created", "stage_entry")
 CLOSING_KINDS = ("explained", "not_accepted", "solved")
-REQUIRABLE = ("attachment", "classification", "comment", "grade", "result", "unit")
+REQUIRABLE = ("attachment", "classification", "comment", "grade", "reply", "result", "unit")
 EFFECTS = ("exclude_evaluation", "grade", "return", "transfer")
 TRANSFER_DEADLINE = ("continue", "restart")
 CONDITION_KEYS = ("source",)
@@ -478,6 +479,18 @@ def _check_escalation(c, raw, path):
     return Escalation(remind_before=remind, red_after=red, notify=notify)
 
 
+# What a reply template may fill in: public facts only, never the internal result or a name.
+TEMPLATE_PLACEHOLDERS = ("received", "unit")
+
+
+def placeholders(text):
+    """The {names} a template uses (a stray brace is reported as a name of its own)."""
+    try:
+        return [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
+    except ValueError:
+        return ["{"]
+
+
 def _check_templates(c, raw, path):
     if raw is None:
         return ()
@@ -489,7 +502,12 @@ def _check_templates(c, raw, path):
         item = c.mapping(item, path + (i,), TEMPLATE_KEYS, "答复模板")
         if "title" in item and "text" in item and c.text(item["title"], path + (i, "title")) \
                 and c.text(item["text"], path + (i, "text")):
-            templates.append((item["title"], item["text"]))
+            unknown = [n for n in placeholders(item["text"]) if n not in TEMPLATE_PLACEHOLDERS]
+            for name in unknown:
+                c.add(path + (i, "text"), f"答复模板里不能用 {{{name}}}：答复群众只能填公开的内容，"
+                      "可用的有 " + "、".join("{" + p + "}" for p in TEMPLATE_PLACEHOLDERS))
+            if not unknown:
+                templates.append((item["title"], item["text"]))
     return tuple(templates)
 
 

@@ -115,7 +115,7 @@ def test_a_complaint_from_accepting_to_closing(server, browser):
     assert "13800001234" not in handler.inner_text("body")  # the unit never sees who called
     assert take(handler, server, ticket_url, "done", result="当天对接办理，已补办结婚证") == "调查跟踪督办"
     assert take(inspector, server, ticket_url, "report", result="问题已解决") == "结果反馈"
-    assert take(office, server, ticket_url, "reply", result="已电话告知群众") == "回访"
+    assert take(office, server, ticket_url, "reply", reply="已电话告知群众") == "回访"
     assert take(office, server, ticket_url, "grade", grade="satisfied") == "办结"
 
     timeline = office.inner_text("#timeline")

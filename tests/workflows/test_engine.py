@@ -32,11 +32,11 @@ def test_a_problem_walks_the_articles_chain_to_closing(officers, county, open_pr
     t = step(t, o["handler_a"], "sign", at(2, 14))
     t = step(t, o["handler_a"], "done", at(5), result="已对窗口人员批评教育，推行一次性告知")
     t = step(t, o["inspector"], "report", at(7), result="经查属实，已整改")
-    t = step(t, o["office"], "reply", at(8), result="已整改并答复群众")
+    t = step(t, o["office"], "reply", at(8), reply="已整改并答复群众")
     t = step(t, o["office"], "grade", at(9), grade="dissatisfied")
     assert t.stage == "investigate" and t.grade == "dissatisfied"  # reopened where the rule says
     t = step(t, o["inspector"], "report", at(10), result="再次核查，已当面致歉")
-    t = step(t, o["office"], "reply", at(10, 15), result="再次答复")
+    t = step(t, o["office"], "reply", at(10, 15), reply="再次答复")
     t = step(t, o["office"], "grade", at(11), grade="satisfied")
     assert (t.status, t.stage, t.closing_kind, t.grade) == ("closed", "closed", "solved", "satisfied")
     assert t.closed_at == at(11) and t.due_at is None
@@ -48,14 +48,15 @@ def test_a_problem_walks_the_articles_chain_to_closing(officers, county, open_pr
 
 def test_each_closing_kind(officers, open_problem):
     o = officers
-    rejected = step(open_problem(), o["office"], "reject", at(0), comment="不属于受理范围")
+    rejected = step(open_problem(), o["office"], "reject", at(0), comment="不属于受理范围",
+                    reply="您反映的事项不属于本平台受理范围，请向县信访局反映。")
     assert rejected.closing_kind == "not_accepted" and rejected.status == "closed"
     t = open_problem()
     t = step(t, o["office"], "submit", at(0), comment="呈报")
     t = step(t, o["leader"], "dispatch", at(0), classification="政策咨询", comment="调查")
     t = step(t, o["inspector"], "report", at(1), result="政策不允许")
-    t = step(t, o["office"], "explain", at(1), result="已向群众说明政策")
-    assert t.closing_kind == "explained" and t.result == "已向群众说明政策"
+    t = step(t, o["office"], "explain", at(1), reply="已向群众说明政策")
+    assert t.closing_kind == "explained" and t.reply == "已向群众说明政策" and t.result == "政策不允许"
 
 
 def test_a_role_that_may_not_act_is_refused(officers, county, open_problem):
@@ -150,7 +151,8 @@ def test_two_officers_acting_at_once_one_wins(officers, open_problem):
     t = open_problem()
     step(t, officers["office"], "submit", at(0), comment="先到")
     with pytest.raises(StaleTicket) as stale:
-        tickets.act(t.id, officers["office"], "reject", {"comment": "后到"}, at=at(0), expected_revision=0)
+        tickets.act(t.id, officers["office"], "reject", {"comment": "后到", "reply": "不予受理"}, at=at(0),
+                    expected_revision=0)
     assert "领导批办分类处置" in str(stale.value)
     assert Ticket.get_by_id(t.id).stage == "approve"
     assert TicketEvent.select().where(TicketEvent.action == "reject").count() == 0
@@ -171,7 +173,7 @@ def test_concurrent_actions_in_threads(app, officers, open_problem):
                 outcomes.append("stale")
 
     threads = [threading.Thread(target=officer_acts, args=("submit", {"comment": "呈报"})),
-               threading.Thread(target=officer_acts, args=("reject", {"comment": "不受理"}))]
+               threading.Thread(target=officer_acts, args=("reject", {"comment": "不受理", "reply": "不予受理"}))]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -33,12 +33,12 @@ def test_the_office_checks_then_saves_a_new_version(client, login_as):
     assert "aprove" in text(response) and "approve" in text(response)
     same_version = SHIPPED.replace("title: 平台受理", "title: 平台登记受理", 1)
     response = client.post("/admin/rules/edit/", data={"text": same_version, "save": "1", "csrf_token": token})
-    assert response.status_code == 422 and "version 改为 2" in text(response)
+    assert response.status_code == 422 and "version 改为 3" in text(response)
     assert WorkflowFile.select().count() == 1
-    new_version = same_version.replace("version: 1", "version: 2", 1)
+    new_version = same_version.replace("version: 2", "version: 3", 1)
     response = client.post("/admin/rules/edit/", data={"text": new_version, "save": "1", "csrf_token": token})
     assert response.status_code == 302
-    assert store.workflow("problem").version == 2
+    assert store.workflow("problem").version == 3
     assert store.workflow("problem").stages["accept"].title == "平台登记受理"
     latest = WorkflowFile.select().order_by(WorkflowFile.id.desc()).first()
     diff = text(client.get(f"/admin/rules/history/{latest.id}/"))

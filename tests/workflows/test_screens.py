@@ -49,7 +49,7 @@ def test_a_message_walks_from_the_board_to_closing(app, officers, county):
     handler_a = as_user(app, "handler_a")
     assert act(handler_a, ticket, "sign").status_code == 302
     assert act(handler_a, ticket, "done", result="已当场发放营业执照").status_code == 302
-    assert act(office, ticket, "reply", result="已办结并电话告知").status_code == 302
+    assert act(office, ticket, "reply", reply="已办结并电话告知").status_code == 302
     ticket = Ticket.get_by_id(ticket.id)
     assert ticket.status == "closed" and ticket.closing_kind == "solved"
     page = page_text(office.get(f"/admin/handle/{ticket.id}/"))

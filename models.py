@@ -430,6 +430,10 @@ class Ticket(BaseModel):
     # Opened for a 差评 that still counts (an upheld appeal clears it): the 整改率 and 回访率 of
     # the national indicators are read from the tickets alone, without a million ratings (v15).
     bad_rating = BooleanField(default=False)
+    # A ticket merged into another (closing_kind "merged") takes that problem's outcome when it
+    # closes: solved or explained, and its revisit grade, so a 差评 merged into one matter keeps its
+    # credit in 整改率 and 回访率 (v24).
+    settled_as = CharField(max_length=16, null=True)
 
     class Meta:
         # A handling unit's own list, newest first (schema version 2). The dashboard's counts
@@ -451,6 +455,8 @@ class Ticket(BaseModel):
 # Partial, so small: the 差评 tickets, for the national figures.
 Ticket.add_index(Ticket.index(Ticket.created_at, Ticket.unit, Ticket.status, Ticket.closing_kind, Ticket.grade,
                               Ticket.bad_rating, name="ticket_bad_rating_figures", where=Ticket.bad_rating))
+# Partial, so small: the tickets merged into each problem, found when that problem closes (v24).
+Ticket.add_index(Ticket.index(Ticket.merged_into, name="ticket_merged", where=Ticket.merged_into.is_null(False)))
 
 
 class TicketEvent(BaseModel):

@@ -37,7 +37,8 @@ def national(start=None, end=None, unit_ids=None, headline=None):
 
 def _bad_rating_follow_up(start, end, unit_ids):
     """{rectified, revisited, pleased} of the 差评 tickets of [start, end), from the tickets themselves."""
-    closed_well = (Ticket.status == "closed") & Ticket.closing_kind.in_(("solved", "explained"))
+    closed_well = (Ticket.status == "closed") & (Ticket.closing_kind.in_(ticket_tallies.SETTLED)
+                                                 | Ticket.settled_as.in_(ticket_tallies.SETTLED))
     pleased = Ticket.grade.in_(ticket_tallies.PLEASED)
     return dict(zip(("rectified", "revisited", "pleased"), (int(n or 0) for n in _bad_rating_tickets(
         start, end, unit_ids).select(count_where(closed_well), count_where(Ticket.grade.is_null(False)),

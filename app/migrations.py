@@ -172,7 +172,16 @@ def v15_problem_figure_indexes(migrator):
     for index in db.get_indexes("ticket"):  # each in a wider index now
         if list(index.columns) in (["created_at"], ["closed_at"], ["status"], ["closing_kind"]) and not index.unique:
             migrator.drop_index("ticket", index.name).run()
-    Ticket._schema.create_indexes(safe=True)
+    create_present_indexes(Ticket)
+
+
+def create_present_indexes(model):
+    """The model's indexes over columns the table has now: one over a column a later migration adds
+    is left to it (SQLite would otherwise index the column's name as a constant string)."""
+    present = {c.name for c in db.get_columns(model._meta.table_name)}
+    for index in model._meta.fields_to_index():
+        if all(getattr(e, "column_name", None) in present for e in index._expressions):
+            db.execute(index.safe())
 
 
 def v16_excluded_ratings_index(migrator):
@@ -192,7 +201,8 @@ def v17_covering_tally_key(migrator):
 def v18_ticket_tallies(migrator):
     """Problems counted per month and unit by triggers on the ticket table (app/ticket_tallies.py)."""
     from app import ticket_tallies
-    from models import TicketTally
+    from models import Ticket, TicketTally
+    ensure_columns(migrator, Ticket, ["settled_as"])  # the v24 column the triggers count by
     db.create_tables([TicketTally], safe=True)
     ticket_tallies.rebuild()
 
@@ -238,6 +248,23 @@ def v22_public_reply(migrator):
     ensure_columns(migrator, Ticket, ["reply", "replied_at", "reply_unit"])
 
 
+def v23_reserved(migrator):
+    """Taken by the outbox (issue 16, part 2), which lands beside this."""
+
+
+def v24_merged_tickets_settled(migrator):
+    """A ticket merged into a problem takes its outcome: the column, the index that finds the merged
+    tickets of a problem, the tally triggers that count it, and the problems closed before."""
+    from app import ticket_tallies, tickets
+    from models import Ticket
+    ensure_columns(migrator, Ticket, ["settled_as"])
+    db.execute(next(i for i in Ticket._meta.indexes if getattr(i, "_name", "") == "ticket_merged").safe())
+    ticket_tallies.install()  # the triggers now watch settled_as
+    targets = Ticket.select(Ticket.merged_into).where(Ticket.merged_into.is_null(False)).distinct()
+    for (target,) in targets.tuples():
+        tickets.settle_merged(target)
+
+
 # version -> function(migrator) bringing the schema from version-1 to version.
 # Version 1 is the first released schema (tests/data/schema_v1.*.sql).
 MIGRATIONS = {
@@ -262,6 +289,8 @@ MIGRATIONS = {
     20: v20_audit_chain,
     21: v21_accused_kept_apart,
     22: v22_public_reply,
+    23: v23_reserved,
+    24: v24_merged_tickets_settled,
 }
 
 LATEST = max(MIGRATIONS, default=1)

@@ -17,8 +17,9 @@ from models import Ticket, TicketTally, db
 COUNTS = ("n", "solved", "explained", "on_time", "rectified", "revisited", "pleased")
 # The ticket columns a tally depends on: an update of any other column fires nothing.
 WATCHED = ("created_at", "closed_at", "status", "closing_kind", "supervised", "grade", "bad_rating",
-           "handling_unit_id", "unit_id", "symposium_id", "merged_into_id")
+           "handling_unit_id", "unit_id", "symposium_id", "merged_into_id", "settled_as")
 PLEASED = ("satisfied", "basically_satisfied")
+SETTLED = ("solved", "explained")  # how a problem closes when it was put right or answered
 
 
 def _contributions(row, sign, postgres):
@@ -40,7 +41,8 @@ def _contributions(row, sign, postgres):
          f"{row}.status = 'closed' AND {row}.closed_at IS NOT NULL AND {row}.merged_into_id IS NULL"),
         ("b", month("created_at"), f"COALESCE({row}.unit_id, 0)", "FALSE" if postgres else "0",
          {"n": str(sign),
-          "rectified": when(f"{row}.status = 'closed' AND {row}.closing_kind IN ('solved', 'explained')"),
+          "rectified": when(f"{row}.status = 'closed' AND ({row}.closing_kind IN ('solved', 'explained') "
+                            f"OR {row}.settled_as IN ('solved', 'explained'))"),
           "revisited": when(f"{row}.grade IS NOT NULL"), "pleased": when(f"{row}.grade IN ({pleased})")},
          f"{row}.bad_rating"),
     ]
@@ -119,7 +121,7 @@ def recount():
                     on_time=int(not t.supervised))
         if t.bad_rating:
             add(("b", _month(t.created_at), t.unit or 0, False), n=1,
-                rectified=int(t.status == "closed" and t.closing_kind in ("solved", "explained")),
+                rectified=int(t.status == "closed" and (t.closing_kind in SETTLED or t.settled_as in SETTLED)),
                 revisited=int(t.grade is not None), pleased=int(t.grade in PLEASED))
     return {key: tuple(row[name] for name in COUNTS) for key, row in expected.items()}
 

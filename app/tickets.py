@@ -195,6 +195,8 @@ def act(ticket_id, user, action_id, data, at=None, expected_revision=None, attac
         if change.action.effect == engine.EXTEND_REQUEST:
             _notify(ticket, wf.stages[ticket.stage].extension_approver, "extension",
                     f"{ticket.code} 申请延期 {data['days']} 天，请审批。", at)
+        if "status" in updates or "grade" in updates:
+            settle_merged(ticket.id)
         for upload in attachments:
             upload.save_for(ticket, event, user)
         AuditLog.record("ticket_action" if user else "citizen_grade", user, ticket,
@@ -234,6 +236,20 @@ def _merge_target(ticket, code):
     if target.id == ticket.id or target.status != "open":
         raise engine.InvalidInput({"target": "只能合并到另一个在办的工单。"})
     return target
+
+
+def settle_merged(ticket_id):
+    """The tickets merged into this one (and into those) take its outcome: closed as it closed and
+    graded as it was, so each merged 差评 counts as rectified and revisited with the problem."""
+    from app.ticket_tallies import SETTLED
+    ticket = Ticket.get_by_id(ticket_id)
+    merged, frontier = [], [ticket_id]
+    while frontier:
+        frontier = [i for (i,) in Ticket.select(Ticket.id).where(Ticket.merged_into.in_(frontier)).tuples()]
+        merged += frontier
+    if merged:
+        settled = ticket.closing_kind if ticket.status == "closed" and ticket.closing_kind in SETTLED else None
+        Ticket.update(settled_as=settled, grade=ticket.grade).where(Ticket.id.in_(merged)).execute()
 
 
 def answering_unit(ticket):

@@ -165,31 +165,31 @@ def act(ticket_id, user, action_id, data, at=None, expected_revision=None, attac
                 (user.unit_id if user is not None else None)
         if user is not None:
             updates["handler"] = user.id
+        co_row = _answering_co_unit(ticket, user) if change.action.effect == engine.CO_ANSWER else None
         updates["revision"] = ticket.revision + 1
         fields = {getattr(Ticket, name): value for name, value in updates.items()}
         changed = (Ticket.update(fields)
                    .where(Ticket.id == ticket.id, Ticket.revision == ticket.revision).execute())
         if changed != 1:
             raise StaleTicket(_stale_message(Ticket.get_by_id(ticket.id)))
+        event_data = _event_data(change, target)
+        title = change.action.title if user else "群众追评"
+        if co_row is not None:  # the answer is the unit's, whoever typed it
+            title, event_data["co_unit"] = f"{title}（{co_row.unit.name}）", co_row.unit.name
         event = TicketEvent.create(
             ticket=ticket, actor=user, role=user.role if user else "citizen", action=change.action.id,
-            title=change.action.title if user else "群众追评",
-            from_stage=change.from_stage, to_stage=change.to_stage, created_at=at,
+            title=title, from_stage=change.from_stage, to_stage=change.to_stage, created_at=at,
             comment=(data.get("comment") or data.get("result") or "").strip(),
-            data=json.dumps(_event_data(change, target), ensure_ascii=False))
+            data=json.dumps(event_data, ensure_ascii=False))
         if change.action.effect == "transfer":  # a new lead unit: the earlier co-handling set ends
             CoHandling.update(active=False).where(CoHandling.ticket == ticket.id, CoHandling.active).execute()
             for unit_id in change.co_units:
                 CoHandling.create(ticket=ticket, unit=unit_id, created_at=at)
                 _notify(ticket, "handler", "co_handling", f"{ticket.code} 请贵单位协办，答复后主办单位方可报结。", at,
                         unit=unit_id)
-        if change.action.effect == engine.CO_ANSWER:
-            actor_units = actor_for(user).unit_ids
-            row = (CoHandling.select().where(CoHandling.ticket == ticket.id, CoHandling.active,
-                                             CoHandling.answered_at.is_null(), CoHandling.unit.in_(list(actor_units)))
-                   .first())
+        if co_row is not None:
             CoHandling.update(answer=data["comment"].strip(), answered_at=at, answered_by=user.id) \
-                .where(CoHandling.id == row.id).execute()
+                .where(CoHandling.id == co_row.id).execute()
         if change.action.effect == "exclude_evaluation" and ticket.evaluation_id:
             tallies.exclude(ticket.evaluation_id)
         if change.action.effect == engine.EXTEND_REQUEST:
@@ -202,6 +202,55 @@ def act(ticket_id, user, action_id, data, at=None, expected_revision=None, attac
         AuditLog.record("ticket_action" if user else "citizen_grade", user, ticket,
                         detail=f"{change.action.id} {change.from_stage}→{change.to_stage}")
     return Ticket.get_by_id(ticket.id), event
+
+
+def _answering_co_unit(ticket, user):
+    """The co-handling row this officer answers for: one of his units still to answer."""
+    return (CoHandling.select().where(CoHandling.ticket == ticket.id, CoHandling.active,
+                                      CoHandling.answered_at.is_null(),
+                                      CoHandling.unit.in_(list(actor_for(user).unit_ids)))
+            .order_by(CoHandling.id).first())
+
+
+def waiting_co_units(ticket):
+    """The co-handling units the lead unit still waits for, oldest request first."""
+    return list(CoHandling.select().where(CoHandling.ticket == ticket.id, CoHandling.active,
+                                          CoHandling.answered_at.is_null()).order_by(CoHandling.id))
+
+
+def may_chase(ticket, user):
+    """The lead unit's officers and the commission may press a co-handling unit for its answer."""
+    if ticket.status != "open":
+        return False
+    if user.role in UNIT_BOUND:
+        return ticket.handling_unit_id is not None and ticket.handling_unit_id in actor_for(user).unit_ids
+    return user.role in ("office", "leader", "inspector")
+
+
+def chase_co_unit(ticket_id, user, co_handling_id, at=None):
+    """催办: press one co-handling unit for its answer; recorded in the timeline and sent to that unit."""
+    at = at or now()
+    with db.atomic():
+        ticket = Ticket.get_or_none(Ticket.id == ticket_id)
+        row = CoHandling.get_or_none(CoHandling.id == co_handling_id, CoHandling.ticket == ticket_id,
+                                     CoHandling.active) if ticket is not None else None
+        if row is None:
+            raise ActionRefused("没有这个协办单位。", status=404)
+        if not may_chase(ticket, user):
+            raise ActionRefused("只有主办单位和纪委监委可以催办协办单位。", status=403)
+        if row.answered_at is not None:
+            raise ActionRefused(f"{row.unit.name}已经答复，不用再催办。", status=409)
+        chased = TicketEvent.select().where(TicketEvent.ticket == ticket.id, TicketEvent.action == "co_chase",
+                                            TicketEvent.data.contains(f'"co_unit_id": {row.unit_id}}}')).count()
+        TicketEvent.create(ticket=ticket, actor=user, role=user.role, action="co_chase",
+                           title=f"催办协办单位（{row.unit.name}）", from_stage=ticket.stage, to_stage=ticket.stage,
+                           created_at=at, comment=f"请{row.unit.name}尽快答复，主办单位等待协办意见后方可报结。",
+                           data=json.dumps({"co_unit": row.unit.name, "co_unit_id": row.unit_id}, ensure_ascii=False))
+        _notify(ticket, "handler", "co_chase",
+                f"{ticket.code}“{ticket.title}”的主办单位催请贵单位尽快协办答复（第 {chased + 1} 次催办）。", at,
+                unit=row.unit_id)
+        AuditLog.record("ticket_action", user, ticket, detail=f"co_chase {row.unit_id}")
+    return chased + 1
 
 
 def _event_data(change, target):

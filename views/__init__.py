@@ -80,6 +80,8 @@ def init_admin(app):
 def init_app(app):
     from app.roles import role_label
     app.jinja_env.filters["role_label"] = role_label
+    from views.handling import todo_count
+    app.jinja_env.globals["todo_count"] = todo_count  # the 待办 count in every admin page's bar
     input_guard.init_app(app)
     app.register_blueprint(auth.bp)
     public.init_app(app)

@@ -9,6 +9,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import EqualTo, InputRequired, Length, ValidationError
 
 from app import auth, passwords, qrcodes, totp
+from app.roles import HANDLER
 from models import AuditLog, User, db, now
 
 bp = Blueprint("auth", __name__)
@@ -47,9 +48,12 @@ _NOBODY_HASH = generate_password_hash("no account has this password")
 
 
 def safe_next(target):
-    """Only a path on this site: never an absolute or scheme-relative URL."""
+    """Only a path on this site: never an absolute or scheme-relative URL. Without one, the officer's
+    home: a handler's is 我的待办, everyone else's the dashboard."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
+    if current_user.is_authenticated and current_user.role == HANDLER:
+        return url_for("todo.index")
     return url_for("admin.index")
 
 

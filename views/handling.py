@@ -115,7 +115,7 @@ def timeline(ticket, wf):
         data = json.loads(e.data) if e.data else {}
         details = []
         for key, value in data.items():
-            if key in ("comment", "result"):
+            if key in ("comment", "result", "co_unit_id"):
                 continue
             shown = GRADE_TITLES.get(value, value) if key == "grade" else value
             details.append((FIELD_TITLES.get(key, key), shown))
@@ -185,6 +185,8 @@ class HandlingView(SecureBaseView):
             reveal_form=reveal_form or contacts.RevealForm(formdata=None), templates=reply_templates(wf, ticket, current_user),
             sees_code=sees_complainant(current_user),
             co_handling=list(CoHandling.select().where(CoHandling.ticket == ticket, CoHandling.active)),
+            waiting_for=tickets.waiting_co_units(ticket) if ticket.status == "open" else [],
+            may_chase=tickets.may_chase(ticket, current_user), chase_form=FlaskForm(formdata=None),
             classifications=CLASSIFICATIONS, channels=dict(CHANNELS), open_action=open_action,
             merged_into=Ticket.get_or_none(Ticket.id == ticket.merged_into_id) if ticket.merged_into_id else None,
             attachments=list(Attachment.select().where(Attachment.ticket == ticket)),
@@ -325,6 +327,22 @@ class HandlingView(SecureBaseView):
             return redirect(url_for(".show", ticket_id=ticket.id))
         return redirect(url_for("todo.index"))
 
+    @expose("/<int:ticket_id>/chase/<int:co_handling_id>", methods=("POST",))
+    def chase(self, ticket_id, co_handling_id):
+        """催办 one co-handling unit: the lead unit waits for its answer before it may report."""
+        ticket = self.load(ticket_id)
+        if not FlaskForm().validate():
+            return render_error(400, _("The form has expired or did not come from this site. Reload the page and "
+                                       "submit it again."))
+        try:
+            times = tickets.chase_co_unit(ticket.id, current_user, co_handling_id)
+        except ActionRefused as refused:
+            return render_error(refused.status if refused.status in (403, 404, 409) else 403, str(refused))
+        row = CoHandling.get_by_id(co_handling_id)
+        flash(_("%(unit)s has been pressed for its answer (%(n)d time(s) so far); it is in the handling history.",
+                unit=row.unit.name, n=times), "success")
+        return redirect(url_for(".show", ticket_id=ticket.id))
+
     @expose("/<int:ticket_id>/attachment/<int:attachment_id>")
     def attachment(self, ticket_id, attachment_id):
         ticket = self.load(ticket_id)
@@ -394,9 +412,28 @@ def warning_badge(view, context, model, name):
     return Markup(" ").join(parts)
 
 
+TODO_ROLES = frozenset({OFFICE, LEADER, INSPECTOR, HANDLER, BUREAU})
+
+
+def todo_count():
+    """How many tickets wait for the logged-in officer, for the navigation bar; None for other roles."""
+    if not current_user.is_authenticated or current_user.role not in TODO_ROLES:
+        return None
+    return tickets.todo(current_user).count()
+
+
+# 我的通知 in Chinese: one label per kind of notice, raw keys never shown.
+NOTICE_KINDS = {
+    "remind": _l("Deadline reminder"), "yellow": _l("Yellow card"), "red": _l("Red card"),
+    "extension": _l("Extension request"), "extension_decision": _l("Extension decided"),
+    "co_handling": _l("Co-handling request"), "co_chase": _l("Co-handling pressed"),
+    "new_work": _l("New work"),
+}
+
+
 class TodoView(SecureBaseView):
     """我的待办: what waits for this officer's role and unit, overdue first."""
-    read_roles = frozenset({OFFICE, LEADER, INSPECTOR, HANDLER, BUREAU})
+    read_roles = TODO_ROLES
     page_size = 50
 
     @expose("/")
@@ -427,7 +464,7 @@ class SupervisionView(SecureBaseView):
 
 class NotificationView(SecureBaseView):
     """我的通知: the outbox entries for this officer's role (and unit)."""
-    read_roles = frozenset({OFFICE, LEADER, INSPECTOR, HANDLER, BUREAU})
+    read_roles = TODO_ROLES
 
     @expose("/")
     def index(self):
@@ -438,6 +475,8 @@ class NotificationView(SecureBaseView):
             about_me = Ticket.select(Ticket.id).where(Ticket.staff == current_user.staff_id)
             query = query.where(Notification.ticket.is_null() | Notification.ticket.not_in(about_me))
         rows = list(query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(200))
-        return self.render("admin/notifications.html", rows=rows)
+        codes = dict(Ticket.select(Ticket.id, Ticket.code).where(
+            Ticket.id.in_([n.ticket_id for n in rows if n.ticket_id] or [0])).tuples())
+        return self.render("admin/notifications.html", rows=rows, kinds=NOTICE_KINDS, codes=codes)
 
 

@@ -20,7 +20,7 @@ assert set(BUILTIN_ACTIONS) == set(RESERVED_ACTIONS)
 
 FIELD_TITLES = {"comment": "意见", "result": "办理结果", "reply": "答复群众", "classification": "分类", "unit": "转办单位",
                 "attachment": "附件", "grade": "回访评价", "days": "延期天数", "target": "合并到工单",
-                "co_units": "协办单位"}
+                "co_units": "协办单位", "co_unit": "协办单位"}
 GRADE_TITLES = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
 
 

@@ -13,10 +13,11 @@ def track_url(base_url, code):
     return f"{base_url.rstrip('/')}/track?code={code}"
 
 
-def svg(url, scale=4):
+def svg(url, scale=4, fluid=False):
+    """`fluid`: no width and height but a viewBox, so the page's CSS sizes it (a kiosk draws it large)."""
     out = io.BytesIO()
     # Error correction M survives a scuffed sticker; the quiet zone is kept for cheap phones.
-    segno.make(url, error="m").save(out, kind="svg", scale=scale, xmldecl=False, svgns=True)
+    segno.make(url, error="m").save(out, kind="svg", scale=scale, xmldecl=False, svgns=True, omitsize=fluid)
     return out.getvalue().decode("utf-8")
 
 

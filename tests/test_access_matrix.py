@@ -73,6 +73,7 @@ ROUTES = {
     "handle.attachment": CASE_READERS,
     "handle.act": NOBODY,  # hall_b's ticket waits at 承办单位签收 for hall_b's handler alone
     "handle.reveal_contact": COMMISSION,
+    "handle.chase": COMMISSION,  # the lead unit (hall_b) and the commission press a co-handling unit
     "handle.new": OFFICE,
     "handle.appeal": NOBODY,  # a handler appeals its own unit's ratings only
     "message.reveal_contact": COMMISSION,
@@ -106,7 +107,7 @@ PUBLIC_ROUTES = {
 HANDLER_OWN = {
     "unit.details_view", "window.details_view", "staff.details_view", "evaluation.details_view",
     "ticket.details_view", "handle.show", "handle.print_page", "handle.print_docx", "handle.attachment",
-    "handle.act", "handle.appeal", "qr.sheet", "qr.single",
+    "handle.act", "handle.appeal", "handle.chase", "qr.sheet", "qr.single",
 }
 FLASK_ADMIN_SCREENS = ("index_view", "details_view", "edit_view", "create_view", "export", "ajax_update")
 
@@ -162,7 +163,7 @@ def url_arguments(world, own):
         "meeting_id": [world["meeting"].id], "file_id": [world["workflow_file"].id],
         "export_type": ["csv", "xlsx"], "fmt": ["png"],
         ("kind", "item_id"): [("window", window.id), ("staff", staff.id)],
-        "token": [Window.get_by_id(world["w2"].id).token],
+        "token": [Window.get_by_id(world["w2"].id).token], "co_handling_id": [world[f"co_{side}"].id],
     }
 
 

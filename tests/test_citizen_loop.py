@@ -42,7 +42,7 @@ def test_a_rating_that_opens_a_ticket_hands_over_its_code_and_a_qr_of_the_track_
     ticket = Ticket.get()
     assert code_on(page) == ticket.query_code and ticket.source == channel
     # the QR code is that of the public /track link with the code, as the phone will read it
-    assert qrcodes.svg(qrcodes.track_url(PUBLIC, ticket.query_code)) in page
+    assert qrcodes.svg(qrcodes.track_url(PUBLIC, ticket.query_code), fluid=True) in page
     assert "后四位" in page  # she left a phone: the lookup will ask for its last digits
     if channel == "kiosk":  # the screen resets after a minute, or at 完成, to the window it serves
         assert f'content="60;url=/kiosk?window={county["w1"].token}"' in page
@@ -72,7 +72,7 @@ def test_board_and_enterprise_end_on_the_code_page(client, county, app_public):
     board = post(client, "/board", kind="complaint", unit=str(county["hall_a"].id), content="窗口午休提前",
                  name="", phone="")
     code = code_on(board.get_data(as_text=True))
-    assert qrcodes.svg(qrcodes.track_url(PUBLIC, code)) in board.get_data(as_text=True)
+    assert qrcodes.svg(qrcodes.track_url(PUBLIC, code), fluid=True) in board.get_data(as_text=True)
     enterprise = post(client, "/enterprise", company="海兴锦绣服饰有限公司", credit_code="91350100M000100Y43",
                       name="王经理", phone="13812345678", category="审批", content="环评审批超期")
     assert enterprise.status_code == 200

@@ -89,7 +89,7 @@ def test_the_citizen_pages_give_typed_text_back_as_text(app, client, world):
 # Markup() around something other than a literal template: each reviewed, and why it is safe.
 REVIEWED_MARKUP = {
     ("views/qr.py", "qrcodes.svg(qrcodes.rating_url(base_url(), token))"),  # segno's SVG of our own URL
-    ("views/public.py", "qrcodes.svg(qrcodes.track_url(base_url(), code))"),  # the same, for /track
+    ("views/public.py", "qrcodes.svg(qrcodes.track_url(base_url(), code), fluid=True)"),  # the same, for /track
     ("app/workflow/diagram.py", "''.join(parts)"),  # every title in it passed through escape()
 }
 

@@ -9,7 +9,7 @@ import hashlib
 
 from app import appeals, credit_code, ratings, symposia, tickets
 from app.attachments import Upload
-from models import (Accountability, ApiToken, AuditLog, CalendarDay, CaseVolume, Contact, FraudSignal,
+from models import (Accountability, ApiToken, AuditLog, CalendarDay, CaseVolume, CoHandling, Contact, FraudSignal,
                     Notification, Reason, Ticket, WorkflowFile)
 
 NAME = "金丝雀测试人甲"
@@ -59,6 +59,9 @@ def build(county, make_user):
                                     contact=Contact.create(name="甲方", phone="13800000001"))
     problem_a = _walk(problem_a, (office, "submit", {"comment": "呈报"}),
                       (leader, "transfer", {"unit": hall_a.id, "comment": "请审批局核实"}))
+    # Each waits for the township's answer as co-handler (no account of the township is logged in).
+    co_b = CoHandling.create(ticket=problem_b, unit=county["township"])
+    co_a = CoHandling.create(ticket=problem_a, unit=county["township"])
     # A message on the board (a ticket opens with it), an enterprise's appeal, a symposium's issue.
     message_b = appeals.leave_message("complaint", hall_b.id, "医保窗口工作人员态度恶劣还要红包", NAME, PHONE)
     message_a = appeals.leave_message("suggestion", hall_a.id, "建议审批局增加座椅", "乙方", "13800000002")
@@ -95,5 +98,5 @@ def build(county, make_user):
         "symposium_b": Ticket.get(Ticket.symposium == meeting.id), "evaluation_b": evaluation_b,
         "evaluation_a": evaluation_a, "attachment_b": attachment_b, "attachment_a": attachment_a,
         "accountability_b": accountability_b, "signal_b": signal_b, "volume_b": volume_b, "day": day,
-        "workflow_file": WorkflowFile.select().order_by(WorkflowFile.id).first(),
+        "workflow_file": WorkflowFile.select().order_by(WorkflowFile.id).first(), "co_b": co_b, "co_a": co_a,
     }

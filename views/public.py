@@ -68,7 +68,7 @@ def give_device_cookie(response):
 def track_qr(code):
     """A QR code of /track with this query code, at the county's public address, as inline SVG."""
     from views.qr import base_url
-    return Markup(qrcodes.svg(qrcodes.track_url(base_url(), code)))
+    return Markup(qrcodes.svg(qrcodes.track_url(base_url(), code), fluid=True))
 
 
 def received_page(code, real_name, kiosk=False, back=None, status=200, **extra):

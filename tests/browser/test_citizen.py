@@ -36,7 +36,35 @@ def test_kiosk_rating_with_reasons_and_reset(server, browser):  # noqa: F811
     page.fill("textarea[name=comment]", "排队一个多小时")
     with page.expect_navigation():
         page.click("button.submit")
-    assert "感谢您的评价" in page.inner_text("#thanks")
+    # a complaint: she leaves with its query code, large, and a QR code of the /track link
+    assert "感谢您的评价" in page.inner_text("#received")
+    code = page.inner_text("#query-code")
+    assert re.fullmatch(r"[0-9A-Z]{12}", code)
+    box = page.locator("#track-qr svg").bounding_box()
+    assert box["width"] >= 300 and box["y"] + box["height"] <= 1920  # large, and on the screen
+    shot(page, "kiosk-3-query-code")
+    page.click("#done")  # 完成: the next person never sees her code
+    page.wait_for_url(re.compile(r".*/kiosk$"))
+    assert "请选择为您办事的单位" in page.inner_text("main") and code not in page.content()
+    from playwright.sync_api import Error
+    try:  # the page was a POST's answer and is never stored: going back cannot bring the code up again
+        page.go_back()
+    except Error as refused:
+        assert "ERR_CACHE_MISS" in str(refused)
+    page.wait_for_load_state("load")
+    assert code not in page.inner_text("body")
+
+
+def test_a_satisfied_kiosk_rating_thanks_and_returns_by_itself(server, browser):  # noqa: F811
+    page = browser.new_page(viewport={"width": 1080, "height": 1920}, has_touch=True)
+    page.goto(server + "/kiosk")
+    page.click("text=县行政审批局")
+    page.click("#windows a >> nth=0")
+    page.wait_for_selector("html.js #rate-form")
+    page.click("label.level.good")
+    with page.expect_navigation():
+        page.click("button.submit")
+    assert "感谢您的评价" in page.inner_text("#thanks") and not page.is_visible("#query-code")
     shot(page, "kiosk-3-thanks")
     page.wait_for_url(re.compile(r".*/kiosk$"), timeout=15000)  # back to the start by itself
     assert "请选择为您办事的单位" in page.inner_text("main")
@@ -60,6 +88,18 @@ def test_phone_rating_message_lookup_and_enterprise(server, browser):  # noqa: F
     with phone.expect_navigation():
         phone.click("button.submit")
     assert "感谢您的评价" in phone.inner_text("#thanks")
+
+    phone, _token = phone_at_first_window(browser, server, "县医疗保障局")
+    phone.click("label.level.bad")
+    phone.click("text=服务态度差")
+    with phone.expect_navigation():
+        phone.click("button.submit")
+    code = phone.inner_text("#query-code")  # a 差评 opens a ticket: she gets its code, and a way to follow it
+    assert re.fullmatch(r"[0-9A-Z]{12}", code) and phone.is_visible("#track-qr svg")
+    shot(phone, "phone-7-rating-query-code")
+    with phone.expect_navigation():
+        phone.click("text=查询办理进度")
+    assert phone.input_value("input[name=code]") == code
 
     phone.goto(server + "/board")
     phone.select_option("select[name=kind]", "appeal")

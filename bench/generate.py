@@ -119,8 +119,10 @@ def evaluations(rng, places, total):
 
 def tickets(rng, places, bad, total):
     """`total` problems: one for each 差评 (newest first) up to the total, the rest from messages."""
+    from app.workflow.store import active_versions
     from models import Ticket, db, new_query_code
     first_id = _next_id(Ticket)
+    versions = active_versions()  # the procedures as stored: the tickets open on their current version
     columns = ("id", "code", "title", "content", "source", "unit_id", "window_id", "staff_id", "handling_unit_id",
                "evaluation_id", "query_code", "workflow", "workflow_version", "stage", "status", "deadline",
                "result", "closing_kind", "created_at", "closed_at", "revision", "stage_entered_at", "due_at",
@@ -146,7 +148,7 @@ def tickets(rng, places, bad, total):
             if closed_at and closed_at > NOW:
                 closed_at = NOW
             rows.append((ident, f"ZTC-G-{ident:07d}", "窗口办事拖拉", "材料齐全仍被要求补材料。", source, unit_id, window_id,
-                         staff_id, unit_id, evaluation_id, new_query_code(), workflow, 1,
+                         staff_id, unit_id, evaluation_id, new_query_code(), workflow, versions[workflow],
                          "closed" if closed else stage, "closed" if closed else "open", due.date(),
                          "已整改并反馈。" if closed else "", kind, _stamp(at), _stamp(closed_at), 1, _stamp(at),
                          None if closed else _stamp(due), 2 if late else 0, late,

@@ -30,6 +30,8 @@ def fill(total, seed=5):
     rng = random.Random(seed)
     units = [u for (u,) in Unit.select(Unit.id).where(Unit.kind.in_(("hall", "law_enforcement"))).tuples()]
     office = User.get(User.username == "office")
+    from app.workflow.store import active_versions
+    version = active_versions()["problem"]
     with db.atomic():
         for start in range(0, total, 1000):
             n = min(1000, total - start)
@@ -42,7 +44,7 @@ def fill(total, seed=5):
                 closed = rng.random() < 0.8
                 rows.append({"code": f"L-{start + i:07d}", "title": "窗口办事拖拉", "content": "材料齐全仍被要求跑三趟，" * 4,
                              "source": rng.choice(("web", "kiosk", "qr", "hotline")), "workflow": "problem",
-                             "workflow_version": 1, "created_at": created, "stage_entered_at": created,
+                             "workflow_version": version, "created_at": created, "stage_entered_at": created,
                              "unit": rng.choice(units), "handling_unit": rng.choice(units),
                              "contact": first_contact + i, "status": "closed" if closed else "open",
                              "stage": "closed" if closed else "rectify", "closing_kind": "solved" if closed else None,

@@ -23,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app import create_app, tickets, workdays  # noqa: E402
+from app.workflow.store import active_versions  # noqa: E402
 from models import ALL_MODELS, Ticket, Unit, User, db  # noqa: E402
 from seed.loader import DEMO_PASSWORD, load  # noqa: E402
 
@@ -50,12 +51,13 @@ def fill(total, due=100, handler_todo=60, open_share=1.0, seed=1):
     rng = random.Random(seed)
     own = User.get(User.username == "handler1").unit_id
     others = [u for (u,) in Unit.select(Unit.id).where(Unit.id != own).tuples()]
+    version = active_versions()["problem"]
     rows = []
     for i in range(total):
         created = NOW - datetime.timedelta(days=rng.randrange(1, 300))
         is_open = i < due or i < due + handler_todo or rng.random() < open_share
         row = {"code": f"B-{i:07d}", "title": "基准工单", "content": "基准", "source": "web",
-               "workflow": "problem", "workflow_version": 1, "created_at": created,
+               "workflow": "problem", "workflow_version": version, "created_at": created,
                "stage_entered_at": created, "handling_unit": rng.choice(others),
                "status": "open" if is_open else "closed",
                "stage": rng.choice(OPEN_STAGES[:4]) if is_open else "closed",  # not the handler's stages

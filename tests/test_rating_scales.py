@@ -44,7 +44,8 @@ def test_a_bad_rating_on_five_levels_needs_a_tag_and_opens_a_ticket(five, client
     assert missing.status_code == 422 and "请至少选一个不满意原因" in text(missing)
     assert Evaluation.select().count() == 0
     done = rate(client, f"/e/{county['w1'].token}", level="very_dissatisfied", reasons=[tag("故意刁难")])
-    assert done.status_code == 200 and "县纪委监委将核实情况" in text(done)
+    assert done.status_code == 200 and "纪委监委将督促整改" in text(done)
+    assert Ticket.get().query_code in text(done)  # she leaves with the code of the ticket it opened
     assert Ticket.select().count() == 1  # workflows.yaml opens one on either 差评 level
 
 

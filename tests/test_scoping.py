@@ -1,5 +1,10 @@
 """A unit handler sees the rows of its own unit (and the units under it), nothing else."""
+from app.workflow.store import active_versions
 from models import Contact, Evaluation, Ticket
+
+
+def active(key):
+    return active_versions()[key]
 
 
 def _evaluations(county):
@@ -55,9 +60,10 @@ def test_township_handler_sees_its_village_stations(client, login_as, county):
 def test_handler_sees_tickets_it_must_handle_without_the_complainant(client, login_as, county):
     contact = Contact.create(name="举报人王某某", phone="13912345678")
     Ticket.create(code="T-1", title="本单位承办的问题", content="窗口人员吃拿卡要", source="web",
-                  unit=county["hall_a"], handling_unit=county["hall_a"], contact=contact)
+                  unit=county["hall_a"], handling_unit=county["hall_a"], contact=contact,
+                  workflow_version=active("problem"))
     Ticket.create(code="T-2", title="别的单位承办的问题", content="其他", source="web",
-                  unit=county["hall_b"], handling_unit=county["hall_b"])
+                  unit=county["hall_b"], handling_unit=county["hall_b"], workflow_version=active("problem"))
     login_as("handler", county["hall_a"])
     page = client.get("/admin/ticket/").get_data(as_text=True)
     assert "本单位承办的问题" in page and "别的单位承办的问题" not in page

@@ -231,6 +231,16 @@ def v21_accused_kept_apart(migrator):
         Ticket.update(title=enterprise_title(category, ticket.content)).where(Ticket.id == ticket.id).execute()
 
 
+def v22_reserved(migrator):
+    """Reserved for the public reply (答复群众) on the ticket, landing from another branch."""
+
+
+def v23_outbox(migrator):
+    """The outbox goes out: channels (Apprise URLs) and one delivery row per notice and channel."""
+    from models import Channel, Delivery
+    db.create_tables([Channel, Delivery], safe=True)
+
+
 # version -> function(migrator) bringing the schema from version-1 to version.
 # Version 1 is the first released schema (tests/data/schema_v1.*.sql).
 MIGRATIONS = {
@@ -254,6 +264,8 @@ MIGRATIONS = {
     19: v19_accounts,
     20: v20_audit_chain,
     21: v21_accused_kept_apart,
+    22: v22_reserved,
+    23: v23_outbox,
 }
 
 LATEST = max(MIGRATIONS, default=1)

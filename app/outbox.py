@@ -1,0 +1,312 @@
+"""The outbox: notices written with the action that causes them, sent by Apprise from a worker.
+
+Writing a notice (inside the action's transaction) never touches the network: it adds the
+我的通知 row and one `Delivery` per channel it goes to. `drain` claims one due delivery at a time,
+sends it with Apprise and records the gateway's answer; a failure waits 1, 2, 4… minutes and after
+the last try is 发送失败, listed for the office to 重发. Free of Flask: settings come in as arguments
+(`configure` takes them from the app at start).
+"""
+import datetime
+import logging
+import re
+import secrets
+import threading
+import time
+
+from peewee import PostgresqlDatabase
+
+from app.roles import UNIT_BOUND
+from app.workflow import store
+from app.workflow.schema import PLACEHOLDER
+from models import (Channel, Contact, Delivery, Notification, Staff, Ticket, Unit, User, db, mask_phone,
+                    now)
+
+CITIZEN = "citizen"  # the role of a citizen's notice: no officer's 我的通知 lists it
+MOBILE = re.compile(r"^1[3-9]\d{9}$")
+PHONE = "{phone}"  # where a citizen SMS channel's URL takes the number, filled in at send time only
+TEST_PHONE = "13800000000"  # stands for {phone} when a URL is checked
+QUIET_FROM, QUIET_UNTIL = 21, 8  # no SMS from 21:00 to 8:00: held until morning
+CITIZEN_DAILY_CAP = 3  # SMS per ticket and day; more wait for the next morning
+TITLE = "直通车"
+
+DEFAULT_BASE_URL = "http://127.0.0.1:5000"
+settings = {
+    "public_base_url": DEFAULT_BASE_URL,
+    "max_attempts": 6,         # tries before 发送失败
+    "backoff_seconds": 60,     # 1 min, 2, 4, 8, 16 between tries
+    "lease_seconds": 300,      # a claimed row whose worker died is claimed again after this
+}
+
+
+def configure(config):
+    """Take the outbox's settings from the app configuration."""
+    settings.update(public_base_url=str(config.get("PUBLIC_BASE_URL") or DEFAULT_BASE_URL).rstrip("/"),
+                    max_attempts=int(config.get("DELIVERY_MAX_ATTEMPTS", 6)),
+                    backoff_seconds=int(config.get("DELIVERY_BACKOFF_SECONDS", 60)),
+                    lease_seconds=int(config.get("DELIVERY_LEASE_SECONDS", 300)))
+
+
+# --- writing notices (inside the action's transaction) --------------------------------------------
+def render(kind, values):
+    """The office's text for `kind` with its placeholders filled (unknown ones were refused on save)."""
+    text = store.notices()[kind]
+    return PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), text)
+
+
+def _unit_name(unit_id):
+    return Unit.get_by_id(unit_id).name if unit_id else ""
+
+
+def _stage_title(ticket):
+    from app.tickets import workflow_of
+    stage = workflow_of(ticket).stages.get(ticket.stage)
+    return stage.title if stage else ticket.stage
+
+
+def _due(ticket):
+    return f"{ticket.due_at:%Y-%m-%d %H:%M}" if ticket.due_at else "—"
+
+
+def notify(ticket, role, kind, at, unit=None, **values):
+    """An officer notice to `role` (and, for a unit-bound role, the handling unit or `unit`)."""
+    unit = unit or (ticket.handling_unit_id if role in UNIT_BOUND else None)
+    text = render(kind, dict(values, code=ticket.code, title=ticket.title, stage=_stage_title(ticket),
+                             unit=_unit_name(unit or ticket.handling_unit_id), due=_due(ticket),
+                             link=f"{settings['public_base_url']}/admin/handle/{ticket.id}/"))
+    notification = Notification.create(role=role, unit=unit, ticket=ticket, kind=kind, message=text,
+                                       created_at=at)
+    for channel_id in route(role, unit, ticket):
+        Delivery.create(notification=notification, channel=channel_id, scheduled_at=at, next_attempt_at=at,
+                        created_at=at)
+    return notification
+
+
+def notify_unit(ticket, unit_id, kind="co_chase", at=None, role="handler"):
+    """A notice to one unit's officers about a ticket, e.g. a 催办 to a co-handling unit."""
+    return notify(ticket, role, kind, at or now(), unit=unit_id)
+
+
+def _unit_and_above(unit_id):
+    ids, seen = [], set()
+    while unit_id and unit_id not in seen:
+        seen.add(unit_id)
+        ids.append(unit_id)
+        unit_id = Unit.select(Unit.parent).where(Unit.id == unit_id).scalar()
+    return ids
+
+
+def route(role, unit_id, ticket):
+    """The active channels an officer notice goes to, in id order.
+
+    The unit's group (unit-bound notices), the role's group (roles that are not unit-bound: a
+    county-wide group of handlers would tell every unit of every ticket), and the mailboxes of the
+    active accounts of that role (and unit). Never the account a ticket accuses; never the group of
+    the accused officer's own unit, which may count him among its members.
+    """
+    accused_unit = Staff.select(Staff.unit).where(Staff.id == ticket.staff_id).scalar() if ticket.staff_id else None
+    wanted = (Channel.kind == "role") & (Channel.role == role) if role not in UNIT_BOUND else None
+    if unit_id and unit_id != accused_unit:
+        unit_cond = (Channel.kind == "unit") & (Channel.unit == unit_id)
+        wanted = unit_cond if wanted is None else wanted | unit_cond
+    users = User.select(User.id).where(User.role == role, User.active)
+    if role in UNIT_BOUND:
+        users = users.where(User.unit.in_(_unit_and_above(unit_id) or [0]))
+    if ticket.staff_id:
+        users = users.where(User.staff.is_null() | (User.staff != ticket.staff_id))
+    account_cond = (Channel.kind == "account") & Channel.user.in_(users)
+    wanted = account_cond if wanted is None else wanted | account_cond
+    return [c for (c,) in Channel.select(Channel.id).where(Channel.active, wanted).order_by(Channel.id).tuples()]
+
+
+def notify_citizen(ticket, kind, at, reply=""):
+    """A citizen's SMS, where she left a phone: unit, stage, query code, link and the public reply only."""
+    if ticket.contact_id is None or not Contact.select().where(
+            Contact.id == ticket.contact_id, Contact.phone != "").exists():
+        return None
+    text = render(kind, {"code": ticket.query_code, "unit": _unit_name(ticket.handling_unit_id) or "县纪委监委",
+                         "stage": _stage_title(ticket), "due": _due(ticket), "reply": reply,
+                         "link": f"{settings['public_base_url']}/track?code={ticket.query_code}"})
+    notification = Notification.create(role=CITIZEN, ticket=ticket, kind=kind, message=text, created_at=at)
+    channel = Channel.select(Channel.id).where(Channel.kind == "citizen_sms", Channel.active) \
+        .order_by(Channel.id).first()
+    if channel is not None:
+        when = citizen_slot(ticket.id, at)
+        Delivery.create(notification=notification, channel=channel.id, scheduled_at=when, next_attempt_at=when,
+                        created_at=at)
+    return notification
+
+
+def out_of_quiet_hours(at):
+    """`at`, or 8:00 next if it falls between 21:00 and 8:00."""
+    if at.hour >= QUIET_FROM:
+        return datetime.datetime.combine(at.date() + datetime.timedelta(days=1), datetime.time(QUIET_UNTIL))
+    if at.hour < QUIET_UNTIL:
+        return datetime.datetime.combine(at.date(), datetime.time(QUIET_UNTIL))
+    return at
+
+
+def citizen_slot(ticket_id, at):
+    """When a ticket's next SMS may go: outside quiet hours, at most three a day (later ones next morning)."""
+    when = out_of_quiet_hours(at)
+    while True:
+        start = datetime.datetime.combine(when.date(), datetime.time())
+        taken = (Delivery.select().join(Notification)
+                 .where(Notification.ticket == ticket_id, Notification.role == CITIZEN,
+                        Delivery.scheduled_at >= start, Delivery.scheduled_at < start + datetime.timedelta(days=1))
+                 .count())
+        if taken < CITIZEN_DAILY_CAP:
+            return when
+        when = datetime.datetime.combine(when.date() + datetime.timedelta(days=1), datetime.time(QUIET_UNTIL))
+
+
+# --- sending ------------------------------------------------------------------------------------
+class _Answer(logging.Handler):
+    """What Apprise logged on this thread while it sent: the gateway's answer, not the payload."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.thread, self.lines = threading.get_ident(), []
+
+    def emit(self, record):
+        if record.thread != self.thread:
+            return
+        message = record.getMessage()
+        if record.levelno >= logging.WARNING or message.startswith(("Response Details", "Socket Exception")):
+            self.lines.append(message)
+
+
+def _apprise_logger():
+    logger = logging.getLogger("apprise")
+    # Kept out of the app's log: Apprise's debug lines hold payloads and, for SMS, phone numbers.
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    return logger
+
+
+def valid_url(url):
+    """Whether Apprise understands the URL (a citizen SMS URL with its {phone} filled in)."""
+    import apprise
+    return bool(url) and apprise.Apprise().add(url.replace(PHONE, TEST_PHONE))
+
+
+def send(url, body, title=TITLE):
+    """(ok, answer): Apprise's verdict and what the gateway answered, as Apprise logged it."""
+    import apprise
+    sender = apprise.Apprise()
+    if not sender.add(url):
+        return False, "Apprise 无法识别这个地址。"
+    logger, answer = _apprise_logger(), _Answer()
+    logger.addHandler(answer)
+    try:
+        ok = bool(sender.notify(body=body, title=title))
+    except Exception as exc:  # a plugin's own bug must not stop the worker
+        ok, answer.lines = False, answer.lines + [f"{type(exc).__name__}: {exc}"]
+    finally:
+        logger.removeHandler(answer)
+    text = "\n".join(answer.lines).strip()
+    if not ok and not text:
+        text = "网关没有确认收到（Apprise 未给出原因）。"
+    return ok, text[:2000]
+
+
+# --- the worker -------------------------------------------------------------------------------
+def _is_postgres():
+    return isinstance(db.obj, PostgresqlDatabase)
+
+
+def claim(at):
+    """Claim the next due delivery for this worker (None when none is due); safe across processes."""
+    token = secrets.token_hex(8)
+    until = at + datetime.timedelta(seconds=settings["lease_seconds"])
+    due = ("status = 'pending' AND next_attempt_at <= %s AND (claimed_until IS NULL OR claimed_until <= %s)")
+    if _is_postgres():
+        sql = (f"UPDATE delivery SET claim = %s, claimed_until = %s WHERE id = (SELECT id FROM delivery "
+               f"WHERE {due} ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id")
+        with db.atomic():
+            rows = db.execute_sql(sql, (token, until, at, at)).fetchall()
+        return rows[0][0] if rows else None
+    # SQLite: one writer at a time, and the UPDATE repeats the condition, so one worker wins a row.
+    due = due.replace("%s", "?")
+    sql = (f"UPDATE delivery SET claim = ?, claimed_until = ? WHERE id = (SELECT id FROM delivery "
+           f"WHERE {due} ORDER BY next_attempt_at, id LIMIT 1) AND {due} RETURNING id")
+    with db.atomic("IMMEDIATE"):
+        rows = db.execute_sql(sql, (token, until, at, at, at, at)).fetchall()  # all: SQLite then ends the statement
+    return rows[0][0] if rows else None
+
+
+def _record(delivery_id, claimed, **fields):
+    """Write the outcome, unless the row was claimed again meanwhile (then the other worker owns it)."""
+    fields.update(claim="", claimed_until=None)
+    return Delivery.update(**fields).where(Delivery.id == delivery_id, Delivery.claim == claimed).execute()
+
+
+def deliver(delivery_id, at):
+    """Send one claimed delivery and record the outcome; returns sent, retry, failed, skipped or held."""
+    row = (Delivery.select(Delivery, Channel, Notification).join(Channel).switch(Delivery).join(Notification)
+           .where(Delivery.id == delivery_id).get())
+    channel, notice = row.channel, row.notification
+    if not channel.active:
+        _record(row.id, row.claim, status="skipped", last_error="通道已停用，没有发送。")
+        return "skipped"
+    url, phone = channel.url, None
+    if channel.kind == "citizen_sms":
+        held = out_of_quiet_hours(at)
+        if held != at:
+            _record(row.id, row.claim, next_attempt_at=held)
+            return "held"
+        phone = (Contact.select(Contact.phone).join(Ticket, on=(Ticket.contact == Contact.id))
+                 .where(Ticket.id == notice.ticket_id).scalar() or "").strip()
+        if not MOBILE.match(phone):
+            _record(row.id, row.claim, status="skipped",
+                    last_error="群众留的电话不是手机号码，没有发短信，请电话联系。")
+            return "skipped"
+        url = url.replace(PHONE, phone)
+    ok, answer = send(url, notice.message)
+    if phone:
+        answer = answer.replace(phone, mask_phone(phone))
+    attempts = row.attempts + 1
+    if ok:
+        _record(row.id, row.claim, status="sent", attempts=attempts, sent_at=at, last_error="")
+        return "sent"
+    if attempts >= settings["max_attempts"]:
+        _record(row.id, row.claim, status="failed", attempts=attempts, last_error=answer)
+        return "failed"
+    wait = datetime.timedelta(seconds=settings["backoff_seconds"] * 2 ** (attempts - 1))
+    _record(row.id, row.claim, attempts=attempts, next_attempt_at=at + wait, last_error=answer)
+    return "retry"
+
+
+def drain(at=None, limit=None):
+    """Deliver everything due at `at` (now by default); returns the count of each outcome."""
+    counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0, "held": 0}
+    done = 0
+    while limit is None or done < limit:
+        moment = at or now()
+        delivery_id = claim(moment)
+        if delivery_id is None:
+            break
+        counts[deliver(delivery_id, moment)] += 1
+        done += 1
+    return counts
+
+
+def resend(delivery_ids, at=None):
+    """重发: failed or skipped deliveries go out again at once, with a fresh count of tries."""
+    return (Delivery.update(status="pending", attempts=0, next_attempt_at=at or now(), claim="", claimed_until=None)
+            .where(Delivery.id.in_(list(delivery_ids)), Delivery.status.in_(["failed", "skipped"])).execute())
+
+
+def start_worker(app, every_seconds=5):
+    """Deliver inside the app process (a thread, like the deadline sweep); `flask deliver` is the other way."""
+    def loop():
+        while True:
+            try:
+                with app.app_context(), db.connection_context():
+                    drain()
+            except Exception:  # a failed round is logged; the rows wait for the next one
+                app.logger.exception("notice delivery failed")
+            time.sleep(every_seconds)
+
+    thread = threading.Thread(target=loop, name="zhitongche-deliver", daemon=True)
+    thread.start()
+    return thread

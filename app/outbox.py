@@ -10,8 +10,10 @@ import datetime
 import logging
 import re
 import secrets
+import sys
 import threading
 import time
+import warnings
 
 from peewee import PostgresqlDatabase
 
@@ -161,15 +163,13 @@ def citizen_slot(ticket_id, at):
 
 # --- sending ------------------------------------------------------------------------------------
 class _Answer(logging.Handler):
-    """What Apprise logged on this thread while it sent: the gateway's answer, not the payload."""
+    """What Apprise logged while it sent: the gateway's answer, not the payload."""
 
     def __init__(self):
         super().__init__(logging.DEBUG)
-        self.thread, self.lines = threading.get_ident(), []
+        self.lines = []
 
     def emit(self, record):
-        if record.thread != self.thread:
-            return
         message = record.getMessage()
         if record.levelno >= logging.WARNING or message.startswith(("Response Details", "Socket Exception")):
             self.lines.append(message)
@@ -183,26 +183,46 @@ def _apprise_logger():
     return logger
 
 
+def _apprise():
+    """The apprise module. Its e-mail plugin imports the standard library's imghdr (for PGP), which
+    warns that it goes away in Python 3.13: imported here first with that one warning quieted."""
+    if "imghdr" not in sys.modules:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="'imghdr' is deprecated", category=DeprecationWarning)
+            try:
+                import imghdr  # noqa: F401
+            except ImportError:  # Python 3.13: Apprise brings its own stand-in
+                pass
+    import apprise
+    return apprise
+
+
 def valid_url(url):
     """Whether Apprise understands the URL (a citizen SMS URL with its {phone} filled in)."""
-    import apprise
+    apprise = _apprise()
     return bool(url) and apprise.Apprise().add(url.replace(PHONE, TEST_PHONE))
+
+
+# Apprise sends on threads of its own, so its log lines cannot be told apart by thread: one send
+# at a time in a process (the worker sends one at a time anyway) keeps each answer with its notice.
+_sending = threading.Lock()
 
 
 def send(url, body, title=TITLE):
     """(ok, answer): Apprise's verdict and what the gateway answered, as Apprise logged it."""
-    import apprise
+    apprise = _apprise()
     sender = apprise.Apprise()
     if not sender.add(url):
         return False, "Apprise 无法识别这个地址。"
     logger, answer = _apprise_logger(), _Answer()
-    logger.addHandler(answer)
-    try:
-        ok = bool(sender.notify(body=body, title=title))
-    except Exception as exc:  # a plugin's own bug must not stop the worker
-        ok, answer.lines = False, answer.lines + [f"{type(exc).__name__}: {exc}"]
-    finally:
-        logger.removeHandler(answer)
+    with _sending:
+        logger.addHandler(answer)
+        try:
+            ok = bool(sender.notify(body=body, title=title))
+        except Exception as exc:  # a plugin's own bug must not stop the worker
+            ok, answer.lines = False, answer.lines + [f"{type(exc).__name__}: {exc}"]
+        finally:
+            logger.removeHandler(answer)
     text = "\n".join(answer.lines).strip()
     if not ok and not text:
         text = "网关没有确认收到（Apprise 未给出原因）。"

@@ -306,3 +306,35 @@ def test_send_test_shows_the_gateways_answer(office_client):
         assert "已被" in page or "成功" in page
         assert working.received[0]["json"]["phone"] == PHONE
     assert all(PHONE not in a.detail for a in AuditLog.select())
+
+
+def test_the_texts_are_the_offices_to_edit(officers, county, sink, app):
+    from pathlib import Path
+
+    from app.workflow import store
+    from app.workflow.errors import WorkflowFileError
+    Channel.create(title="纪委群", kind="role", role="office", url=sink.url("/office"))
+    text = Path(app.config["WORKFLOWS_PATH"]).read_text(encoding="utf-8")
+    store.accept(text.replace("  new_work: 【直通车】{code}“{title}”已到“{stage}”环节，请在 {due} 前办理：{link}",
+                              "  new_work: 新待办 {code}：{stage}"), user=officers["office"])
+    t = open_problem(officers, county, phone=None)
+    outbox.drain(at=MONDAY)
+    assert by_path(sink)["/office"] == [f"新待办 {t.code}：平台受理"]
+    with pytest.raises(WorkflowFileError) as refused:
+        store.accept(text.replace("查看办理进展。", "查看办理进展。{content}"))
+    assert "notices.citizen_accepted: 不认识的占位符 {content}" in str(refused.value)
+
+
+def test_extension_requests_and_decisions_are_told(officers, county, sink):
+    o = officers
+    Channel.create(title="领导群", kind="role", role="leader", url=sink.url("/leader"))
+    Channel.create(title="检查室群", kind="role", role="inspector", url=sink.url("/inspector"))
+    t = open_problem(o, county, phone=None)
+    t, _ = tickets.act(t.id, o["office"], "submit", {"comment": "呈报"}, at=MONDAY)
+    t, _ = tickets.act(t.id, o["leader"], "dispatch", {"classification": "作风", "comment": "查"}, at=MONDAY)
+    t, _ = tickets.act(t.id, o["inspector"], "extend_request", {"days": "5", "comment": "需要调取录像"}, at=MONDAY)
+    t, _ = tickets.act(t.id, o["leader"], "extend_reject", {"comment": "按期办结"}, at=MONDAY)
+    outbox.drain(at=MONDAY)
+    got = by_path(sink)
+    assert len(got["/leader"]) == 2 and "申请延期 5 天，请审批" in got["/leader"][1]
+    assert len(got["/inspector"]) == 2 and "延期申请未获批准" in got["/inspector"][1]

@@ -617,7 +617,7 @@ def _check_notices(c, raw):
                 continue
             ok = False
             if kind in CITIZEN_NOTICES and name in OFFICER_PLACEHOLDERS:
-                why = f"给群众的短信不能用占位符 {{{name}}}（只能写单位、环节、查询码、时限、链接和答复）"
+                why = f"给群众的短信不能用占位符 {{{name}}}（只能写单位、环节、查询码、时限、链接和答复）。"
             else:
                 why = f"不认识的占位符 {{{name}}}{_suggest(name, allowed)}"
             c.add_in_text(path + (kind,), match.start(), f"{why}可用：{_choices(['{' + a + '}' for a in allowed])}")

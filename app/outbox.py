@@ -6,6 +6,7 @@ sends it with Apprise and records the gateway's answer; a failure waits 1, 2, 4�
 the last try is 发送失败, listed for the office to 重发. Free of Flask: settings come in as arguments
 (`configure` takes them from the app at start).
 """
+import contextlib
 import datetime
 import logging
 import re
@@ -30,6 +31,7 @@ TEST_PHONE = "13800000000"  # stands for {phone} when a URL is checked
 QUIET_FROM, QUIET_UNTIL = 21, 8  # no SMS from 21:00 to 8:00: held until morning
 CITIZEN_DAILY_CAP = 3  # SMS per ticket and day; more wait for the next morning
 TITLE = "直通车"
+LEASE_MARGIN = 30  # seconds: a worker stops sending from a claim this long before it runs out
 
 DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 settings = {
@@ -208,12 +210,21 @@ def valid_url(url):
 _sending = threading.Lock()
 
 
-def send(url, body, title=TITLE):
+_senders = {}  # channel URL -> its Apprise object, parsed once per worker (never for an SMS: it holds a phone)
+
+
+def send(url, body, title=TITLE, reuse=False):
     """(ok, answer): Apprise's verdict and what the gateway answered, as Apprise logged it."""
     apprise = _apprise()
-    sender = apprise.Apprise()
-    if not sender.add(url):
-        return False, "Apprise 无法识别这个地址。"
+    sender = _senders.get(url) if reuse else None
+    if sender is None:
+        sender = apprise.Apprise()
+        if not sender.add(url):
+            return False, "Apprise 无法识别这个地址。"
+        if reuse:
+            if len(_senders) > 500:  # channels come and go in the admin: keep the cache small
+                _senders.clear()
+            _senders[url] = sender
     logger, answer = _apprise_logger(), _Answer()
     with _sending:
         logger.addHandler(answer)
@@ -234,79 +245,122 @@ def _is_postgres():
     return isinstance(db.obj, PostgresqlDatabase)
 
 
-def claim(at):
-    """Claim the next due delivery for this worker (None when none is due); safe across processes."""
+CLAIM_BATCH = 10  # rows a worker claims at once; it still sends and records them one by one
+
+
+def claim(at, limit=1):
+    """Claim up to `limit` due deliveries for this worker: (ids, claim token, claimed until).
+
+    Safe across processes: PostgreSQL skips rows another worker holds (FOR UPDATE SKIP LOCKED);
+    SQLite has one writer at a time, and the UPDATE repeats the condition, so one worker wins a row.
+    """
     token = secrets.token_hex(8)
     until = at + datetime.timedelta(seconds=settings["lease_seconds"])
-    due = ("status = 'pending' AND next_attempt_at <= %s AND (claimed_until IS NULL OR claimed_until <= %s)")
+    due = "status = 'pending' AND next_attempt_at <= %s AND (claimed_until IS NULL OR claimed_until <= %s)"
     if _is_postgres():
-        sql = (f"UPDATE delivery SET claim = %s, claimed_until = %s WHERE id = (SELECT id FROM delivery "
-               f"WHERE {due} ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id")
+        sql = (f"UPDATE delivery SET claim = %s, claimed_until = %s WHERE id IN (SELECT id FROM delivery "
+               f"WHERE {due} ORDER BY next_attempt_at, id LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id")
         with db.atomic():
-            rows = db.execute_sql(sql, (token, until, at, at)).fetchall()
-        return rows[0][0] if rows else None
-    # SQLite: one writer at a time, and the UPDATE repeats the condition, so one worker wins a row.
-    due = due.replace("%s", "?")
-    sql = (f"UPDATE delivery SET claim = ?, claimed_until = ? WHERE id = (SELECT id FROM delivery "
-           f"WHERE {due} ORDER BY next_attempt_at, id LIMIT 1) AND {due} RETURNING id")
-    with db.atomic("IMMEDIATE"):
-        rows = db.execute_sql(sql, (token, until, at, at, at, at)).fetchall()  # all: SQLite then ends the statement
-    return rows[0][0] if rows else None
+            rows = db.execute_sql(sql, (token, until, at, at, limit)).fetchall()
+    else:
+        due = due.replace("%s", "?")
+        sql = (f"UPDATE delivery SET claim = ?, claimed_until = ? WHERE id IN (SELECT id FROM delivery "
+               f"WHERE {due} ORDER BY next_attempt_at, id LIMIT ?) AND {due} RETURNING id")
+        with db.atomic("IMMEDIATE"):
+            rows = db.execute_sql(sql, (token, until, at, at, limit, at, at)).fetchall()  # all: the statement ends
+    return sorted(r[0] for r in rows), token, until
 
 
-def _record(delivery_id, claimed, **fields):
-    """Write the outcome, unless the row was claimed again meanwhile (then the other worker owns it)."""
-    fields.update(claim="", claimed_until=None)
-    return Delivery.update(**fields).where(Delivery.id == delivery_id, Delivery.claim == claimed).execute()
+RECORDED = ("status", "attempts", "next_attempt_at", "sent_at", "last_error")
 
 
-def deliver(delivery_id, at):
+def _record(row, **fields):
+    """Write the outcome, unless the row was claimed again meanwhile (then the other worker owns it).
+
+    One plain statement: this runs once per notice, between two sends, and peewee's query
+    building would cost as much as the write.
+    """
+    p = db.param
+    sql = (f"UPDATE delivery SET {', '.join(f'{name} = {p}' for name in RECORDED)}, claim = '', claimed_until = NULL "
+           f"WHERE id = {p} AND claim = {p}")
+    values = {"status": row.status, "attempts": row.attempts, "next_attempt_at": row.next_attempt_at,
+              "sent_at": row.sent_at, "last_error": row.last_error}
+    values.update(fields)
+    params = [Delivery._meta.fields[name].db_value(values[name]) for name in RECORDED]
+    with db.atomic():  # IMMEDIATE on SQLite, in the app's queue for the write lock
+        return db.execute_sql(sql, params + [row.id, row.claim]).rowcount
+
+
+def deliver(row, at):
     """Send one claimed delivery and record the outcome; returns sent, retry, failed, skipped or held."""
-    row = (Delivery.select(Delivery, Channel, Notification).join(Channel).switch(Delivery).join(Notification)
-           .where(Delivery.id == delivery_id).get())
     channel, notice = row.channel, row.notification
     if not channel.active:
-        _record(row.id, row.claim, status="skipped", last_error="通道已停用，没有发送。")
+        _record(row, status="skipped", last_error="通道已停用，没有发送。")
         return "skipped"
     url, phone = channel.url, None
     if channel.kind == "citizen_sms":
         held = out_of_quiet_hours(at)
         if held != at:
-            _record(row.id, row.claim, next_attempt_at=held)
+            _record(row, next_attempt_at=held)
             return "held"
         phone = (Contact.select(Contact.phone).join(Ticket, on=(Ticket.contact == Contact.id))
                  .where(Ticket.id == notice.ticket_id).scalar() or "").strip()
         if not MOBILE.match(phone):
-            _record(row.id, row.claim, status="skipped",
+            _record(row, status="skipped",
                     last_error="群众留的电话不是手机号码，没有发短信，请电话联系。")
             return "skipped"
         url = url.replace(PHONE, phone)
-    ok, answer = send(url, notice.message)
+    ok, answer = send(url, notice.message, reuse=phone is None)
     if phone:
         answer = answer.replace(phone, mask_phone(phone))
     attempts = row.attempts + 1
     if ok:
-        _record(row.id, row.claim, status="sent", attempts=attempts, sent_at=at, last_error="")
+        _record(row, status="sent", attempts=attempts, sent_at=at, last_error="")
         return "sent"
     if attempts >= settings["max_attempts"]:
-        _record(row.id, row.claim, status="failed", attempts=attempts, last_error=answer)
+        _record(row, status="failed", attempts=attempts, last_error=answer)
         return "failed"
     wait = datetime.timedelta(seconds=settings["backoff_seconds"] * 2 ** (attempts - 1))
-    _record(row.id, row.claim, attempts=attempts, next_attempt_at=at + wait, last_error=answer)
+    _record(row, attempts=attempts, next_attempt_at=at + wait, last_error=answer)
     return "retry"
+
+
+@contextlib.contextmanager
+def _relaxed_sync():
+    """On SQLite, this connection's commits skip the disk flush while the worker records outcomes.
+
+    A process killed loses nothing (WAL); a power cut may forget the last few "sent" marks, and
+    those notices go out again: at least once, as promised. Every other write keeps synchronous=FULL.
+    """
+    if _is_postgres():
+        yield
+        return
+    db.execute_sql("PRAGMA synchronous = NORMAL")
+    try:
+        yield
+    finally:
+        db.execute_sql("PRAGMA synchronous = FULL")
 
 
 def drain(at=None, limit=None):
     """Deliver everything due at `at` (now by default); returns the count of each outcome."""
     counts = {"sent": 0, "retry": 0, "failed": 0, "skipped": 0, "held": 0}
     done = 0
-    while limit is None or done < limit:
-        moment = at or now()
-        delivery_id = claim(moment)
-        if delivery_id is None:
-            break
-        counts[deliver(delivery_id, moment)] += 1
-        done += 1
+    with _relaxed_sync():
+        while limit is None or done < limit:
+            ids, token, until = claim(at or now(), CLAIM_BATCH if limit is None else min(CLAIM_BATCH, limit - done))
+            if not ids:
+                break
+            rows = list(Delivery.select(Delivery, Channel, Notification).join(Channel).switch(Delivery)
+                        .join(Notification).where(Delivery.id.in_(ids), Delivery.claim == token)
+                        .order_by(Delivery.id))  # read whole: no read transaction left open across the sends
+            for row in rows:
+                moment = at or now()
+                margin = min(LEASE_MARGIN, settings["lease_seconds"] / 2)
+                if at is None and moment >= until - datetime.timedelta(seconds=margin):
+                    break  # the claim runs out soon: leave the rest to be claimed again, never sent twice
+                counts[deliver(row, moment)] += 1
+                done += 1
     return counts
 
 

@@ -9,6 +9,7 @@ the last try is 发送失败, listed for the office to 重发. Free of Flask: se
 import contextlib
 import datetime
 import logging
+import os
 import re
 import secrets
 import sys
@@ -173,15 +174,22 @@ class _Answer(logging.Handler):
 
     def emit(self, record):
         message = record.getMessage()
+        if message.startswith("Response Details") and record.args and isinstance(record.args[0], bytes):
+            # Apprise logs the body as Python's repr of bytes: a Chinese gateway's answer as \\xe9…
+            message = "Response Details: " + record.args[0].decode("utf-8", "replace").strip()
         if record.levelno >= logging.WARNING or message.startswith(("Response Details", "Socket Exception")):
             self.lines.append(message)
 
 
-def _apprise_logger():
+def _apprise_logger(detail):
     logger = logging.getLogger("apprise")
     # Kept out of the app's log: Apprise's debug lines hold payloads and, for SMS, phone numbers.
     logger.propagate = False
-    logger.setLevel(logging.DEBUG)
+    # The gateway's own words (a response body, a socket error) are debug lines, and asking Apprise
+    # for debug lines costs a fifth of a send: only for a retry or a test, where they are wanted.
+    level = logging.DEBUG if detail else logging.INFO
+    if logger.level != level:  # setting it clears every logger's cache: only when it changes
+        logger.setLevel(level)
     return logger
 
 
@@ -213,8 +221,11 @@ _sending = threading.Lock()
 _senders = {}  # channel URL -> its Apprise object, parsed once per worker (never for an SMS: it holds a phone)
 
 
-def send(url, body, title=TITLE, reuse=False):
-    """(ok, answer): Apprise's verdict and what the gateway answered, as Apprise logged it."""
+def send(url, body, title=TITLE, reuse=False, detail=True):
+    """(ok, answer): Apprise's verdict and what the gateway answered, as Apprise logged it.
+
+    `detail` False: the answer is Apprise's one-line warning (the status code), not the body too.
+    """
     apprise = _apprise()
     sender = _senders.get(url) if reuse else None
     if sender is None:
@@ -225,8 +236,9 @@ def send(url, body, title=TITLE, reuse=False):
             if len(_senders) > 500:  # channels come and go in the admin: keep the cache small
                 _senders.clear()
             _senders[url] = sender
-    logger, answer = _apprise_logger(), _Answer()
+    answer = _Answer()
     with _sending:
+        logger = _apprise_logger(detail)
         logger.addHandler(answer)
         try:
             ok = bool(sender.notify(body=body, title=title))
@@ -245,7 +257,7 @@ def _is_postgres():
     return isinstance(db.obj, PostgresqlDatabase)
 
 
-CLAIM_BATCH = 10  # rows a worker claims at once; it still sends and records them one by one
+CLAIM_BATCH = 20  # rows a worker claims at once; it still sends and records them one by one
 
 
 def claim(at, limit=1):
@@ -310,7 +322,8 @@ def deliver(row, at):
                     last_error="群众留的电话不是手机号码，没有发短信，请电话联系。")
             return "skipped"
         url = url.replace(PHONE, phone)
-    ok, answer = send(url, notice.message, reuse=phone is None)
+    # A first try sends lean; a retry asks Apprise for the gateway's full answer, which the row keeps.
+    ok, answer = send(url, notice.message, reuse=phone is None, detail=row.attempts > 0)
     if phone:
         answer = answer.replace(phone, mask_phone(phone))
     attempts = row.attempts + 1
@@ -370,9 +383,18 @@ def resend(delivery_ids, at=None):
             .where(Delivery.id.in_(list(delivery_ids)), Delivery.status.in_(["failed", "skipped"])).execute())
 
 
+def _lower_priority():
+    """This thread yields the processor to the ones serving pages (Linux sets nice per thread)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+    except (AttributeError, OSError):  # Windows: no per-thread nice; the notices still go out
+        pass
+
+
 def start_worker(app, every_seconds=5):
     """Deliver inside the app process (a thread, like the deadline sweep); `flask deliver` is the other way."""
     def loop():
+        _lower_priority()
         while True:
             try:
                 with app.app_context(), db.connection_context():

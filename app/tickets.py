@@ -219,10 +219,10 @@ def _announce(ticket, wf, change, updates, before, at, data):
         outbox.notify(ticket, wf.stages[before.stage].extension_approver, "extension", at, days=data["days"])
     if effect in (engine.EXTEND_APPROVE, engine.EXTEND_REJECT):
         stage = wf.stages[before.stage]
-        kind = "extension_approved" if effect == engine.EXTEND_APPROVE else "extension_rejected"
+        kind = "extend_approved" if effect == engine.EXTEND_APPROVE else "extend_rejected"
         outbox.notify(ticket, stage.role, kind, at)
     if effect == "transfer":
-        outbox.notify_citizen(ticket, "citizen_transferred", at)
+        outbox.notify_citizen(ticket, "citizen_transfer", at)
     if updates.get("reply"):
         outbox.notify_citizen(ticket, "citizen_replied", at, reply=updates["reply"])
     if effect == "grade" and change.action.reopen_to and data.get("grade") in change.action.reopen_on:

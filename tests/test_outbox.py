@@ -124,7 +124,7 @@ def test_no_citizen_message_holds_anything_internal(officers, county, channels, 
     outbox.drain(at=MONDAY + dt.timedelta(days=1))
     sms = by_path(sink)["/sms"]
     kinds = [n.kind for n in Notification.select().where(Notification.role == "citizen").order_by(Notification.id)]
-    assert kinds == ["citizen_accepted", "citizen_transferred", "citizen_replied", "citizen_reopened"]
+    assert kinds == ["citizen_accepted", "citizen_transfer", "citizen_replied", "citizen_reopened"]
     assert len(sms) == 4  # the fourth of the day the next morning
     for text in sms:
         assert CANARY not in text and "窗口办事拖拉" not in text
@@ -194,7 +194,7 @@ def test_sms_waits_for_morning_and_at_most_three_a_day(officers, county, channel
     outbox.drain(at=evening)
     assert "/sms" not in by_path(sink)
     for _ in range(3):
-        outbox.notify_citizen(Ticket.get_by_id(t.id), "citizen_transferred", dt.datetime(2026, 3, 3, 10, 0))
+        outbox.notify_citizen(Ticket.get_by_id(t.id), "citizen_transfer", dt.datetime(2026, 3, 3, 10, 0))
     slots = [d.scheduled_at for d in Delivery.select().join(Channel).where(Channel.kind == "citizen_sms")
              .order_by(Delivery.id)]
     assert slots == [morning, dt.datetime(2026, 3, 3, 10, 0), dt.datetime(2026, 3, 3, 10, 0),
@@ -341,3 +341,8 @@ def test_extension_requests_and_decisions_are_told(officers, county, sink):
     got = by_path(sink)
     assert len(got["/leader"]) == 2 and "申请延期 5 天，请审批" in got["/leader"][1]
     assert len(got["/inspector"]) == 2 and "延期申请未获批准" in got["/inspector"][1]
+
+
+def test_every_notice_kind_fits_its_column():
+    from app.workflow.schema import NOTICE_KINDS
+    assert max(len(kind) for kind in NOTICE_KINDS) <= Notification.kind.max_length  # PostgreSQL would refuse

@@ -49,9 +49,9 @@ AUTO_WHEN_KEYS = ("channel", "level", "reasons")
 # public reply: never the complaint, the internal result or comments, nor an officer.
 OFFICER_PLACEHOLDERS = ("code", "days", "due", "link", "stage", "title", "unit")
 CITIZEN_PLACEHOLDERS = ("code", "due", "link", "reply", "stage", "unit")
-OFFICER_NOTICES = ("co_chase", "co_handling", "extension", "extension_approved", "extension_rejected",
+OFFICER_NOTICES = ("co_chase", "co_handling", "extension", "extend_approved", "extend_rejected",
                    "new_work", "red", "remind", "yellow")
-CITIZEN_NOTICES = ("citizen_accepted", "citizen_reopened", "citizen_replied", "citizen_transferred")
+CITIZEN_NOTICES = ("citizen_accepted", "citizen_reopened", "citizen_replied", "citizen_transfer")
 NOTICE_KINDS = OFFICER_NOTICES + CITIZEN_NOTICES
 DEFAULT_NOTICES = {
     "new_work": "【直通车】{code}“{title}”已到“{stage}”环节，请在 {due} 前办理：{link}",
@@ -61,10 +61,10 @@ DEFAULT_NOTICES = {
     "co_handling": "【直通车】{code}“{title}”请{unit}协办，答复后主办单位方可报结：{link}",
     "co_chase": "【直通车】催办：{code}“{title}”仍在等待{unit}的协办答复，请尽快答复：{link}",
     "extension": "【直通车】{code}“{title}”申请延期 {days} 天，请审批：{link}",
-    "extension_approved": "【直通车】{code}“{title}”的延期申请已批准，新的时限 {due}：{link}",
-    "extension_rejected": "【直通车】{code}“{title}”的延期申请未获批准，时限仍为 {due}：{link}",
+    "extend_approved": "【直通车】{code}“{title}”的延期申请已批准，新的时限 {due}：{link}",
+    "extend_rejected": "【直通车】{code}“{title}”的延期申请未获批准，时限仍为 {due}：{link}",
     "citizen_accepted": "【直通车】您反映的问题已受理，查询码 {code}，可在 {link} 查看办理进展。",
-    "citizen_transferred": "【直通车】您反映的问题（查询码 {code}）已转{unit}办理，进展请见 {link}",
+    "citizen_transfer": "【直通车】您反映的问题（查询码 {code}）已转{unit}办理，进展请见 {link}",
     "citizen_replied": "【直通车】{unit}已答复您反映的问题（查询码 {code}）：{reply} 详情和评价请见 {link}",
     "citizen_reopened": "【直通车】您对办理结果不满意，问题（查询码 {code}）已重新交{unit}办理，时限 {due}，进展请见 {link}",
 }

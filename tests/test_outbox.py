@@ -346,3 +346,16 @@ def test_extension_requests_and_decisions_are_told(officers, county, sink):
 def test_every_notice_kind_fits_its_column():
     from app.workflow.schema import NOTICE_KINDS
     assert max(len(kind) for kind in NOTICE_KINDS) <= Notification.kind.max_length  # PostgreSQL would refuse
+
+
+def test_the_sweep_tells_the_groups_of_reminders_and_cards(officers, county, sink):
+    Channel.create(title="监督室群", kind="role", role="office", url=sink.url("/office"))
+    Channel.create(title="领导群", kind="role", role="leader", url=sink.url("/leader"))
+    open_problem(officers, county, phone=None)  # accept: due Tue 03-03; reminder from Mon 03-02
+    tickets.sweep(MONDAY + dt.timedelta(hours=2))
+    tickets.sweep(MONDAY + dt.timedelta(days=5))  # yellow, then red three working days on
+    outbox.drain(at=MONDAY + dt.timedelta(days=5))
+    office, leader = by_path(sink)["/office"], by_path(sink)["/leader"]
+    assert ["已到“平台受理”环节" in office[0], "即将到期" in office[1], "黄牌" in office[2],
+            "红牌" in office[3]] == [True] * 4 and len(office) == 4
+    assert len(leader) == 1 and "红牌" in leader[0]

@@ -359,3 +359,30 @@ def test_the_sweep_tells_the_groups_of_reminders_and_cards(officers, county, sin
     assert ["已到“平台受理”环节" in office[0], "即将到期" in office[1], "黄牌" in office[2],
             "红牌" in office[3]] == [True] * 4 and len(office) == 4
     assert len(leader) == 1 and "红牌" in leader[0]
+
+
+def test_workers_draining_together_send_each_notice_once(officers, county, sink, app):
+    import threading
+
+    from models import db
+    Channel.create(title="监督室群", kind="role", role="office", url=sink.url("/office"))
+    for _ in range(30):
+        open_problem(officers, county, phone=None)
+    errors = []
+
+    def worker():
+        try:
+            with app.app_context(), db.connection_context():
+                outbox.drain()
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    sent = sink.messages("/office")
+    assert len(sent) == 30 and len(set(sent)) == 30
+    assert Delivery.select().where(Delivery.status == "sent").count() == 30

@@ -160,7 +160,7 @@ def test_a_failing_gateway_is_retried_then_listed_and_resent(officers, county, c
     office = make_user("office2", "office", None)
     login(client, office.username)
     page = client.get("/admin/delivery/?flt0_0=failed").get_data(as_text=True)
-    assert "发送失败" in page and "quota exceeded" in page
+    assert "发送失败" in page and "quota exceeded" in page and "新待办" in page
     token = csrf_token(client, "/admin/delivery/")
     response = client.post("/admin/delivery/action/", data={"action": "resend", "rowid": [row.id],
                                                              "csrf_token": token})

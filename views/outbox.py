@@ -123,6 +123,15 @@ class ChannelAdmin(SecureModelView):
 
 
 STATUS_OPTIONS = [(k, v) for k, v in DELIVERY_STATUSES]
+# What each kind of notice is, for the office's list (the kinds of app/workflow/schema.py and the sweep).
+NOTICE_LABELS = {
+    "new_work": _l("New work"), "remind": _l("Deadline reminder"), "yellow": _l("Yellow card"),
+    "red": _l("Red card"), "co_handling": _l("Co-handling request"), "co_chase": _l("Co-handling chase"),
+    "extension": _l("Extension request"), "extend_approved": _l("Extension approved"),
+    "extend_rejected": _l("Extension rejected"), "citizen_accepted": _l("SMS: accepted"),
+    "citizen_transfer": _l("SMS: transferred"), "citizen_replied": _l("SMS: answered"),
+    "citizen_reopened": _l("SMS: reopened"),
+}
 
 
 class DeliveryAdmin(SecureModelView):
@@ -138,7 +147,7 @@ class DeliveryAdmin(SecureModelView):
     column_filters = (FilterEqual(Delivery.status, _l("Status"), options=STATUS_OPTIONS),)
     column_formatters = {
         "ticket": lambda v, c, m, n: m.notification.ticket.code if m.notification.ticket_id else "",
-        "kind": lambda v, c, m, n: m.notification.kind,
+        "kind": lambda v, c, m, n: NOTICE_LABELS.get(m.notification.kind, m.notification.kind),
         "message": lambda v, c, m, n: m.notification.message,
         "channel": lambda v, c, m, n: str(m.channel),
     }

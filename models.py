@@ -586,6 +586,78 @@ class Notification(BaseModel):
     sent_at = DateTimeField(null=True, verbose_name=_l("Sent at"))
 
 
+CHANNEL_KINDS = (
+    ("unit", _l("Unit group")),
+    ("role", _l("Role group")),
+    ("account", _l("Officer account")),
+    ("citizen_sms", _l("Citizen SMS")),
+)
+
+
+def mask_url(url):
+    """wecombot://****abcd: enough of a channel's address to recognise it, never its secret."""
+    if not url:
+        return ""
+    scheme, sep, rest = url.partition("://")
+    tail = rest.rstrip("/")[-4:] if len(rest) > 12 else ""
+    return f"{scheme}{sep}****{tail}" if sep else "****"
+
+
+class Channel(BaseModel):
+    """Where notices go out (v23): a unit's or a role's group, an officer's mailbox, the citizen SMS gateway.
+
+    `url` is an Apprise URL holding a webhook key or a password; it must be sent, so it is kept as
+    it is, but no screen and no audit row ever shows more than its masked form.
+    """
+    title = CharField(max_length=100, verbose_name=_l("Title"))
+    kind = CharField(max_length=16, choices=CHANNEL_KINDS, index=True, verbose_name=_l("Recipient"))
+    unit = ForeignKeyField(Unit, null=True, on_delete="RESTRICT", verbose_name=_l("Unit"))
+    role = CharField(max_length=16, default="", verbose_name=_l("Role"))
+    user = ForeignKeyField(User, null=True, on_delete="RESTRICT", verbose_name=_l("Account"))
+    url = TextField(verbose_name=_l("Address"))
+    active = BooleanField(default=True, index=True, verbose_name=_l("Active"))
+    created_at = DateTimeField(default=now, verbose_name=_l("Created"))
+
+    def __str__(self):
+        return f"{self.title} {mask_url(self.url)}"
+
+    @property
+    def masked_url(self):
+        return mask_url(self.url)
+
+
+DELIVERY_STATUSES = (
+    ("pending", _l("Waiting to be sent")),
+    ("sent", _l("Sent")),
+    ("failed", _l("Sending failed")),
+    ("skipped", _l("Not sent")),
+)
+
+
+class Delivery(BaseModel):
+    """One notice on its way to one channel (v23), written with the action that caused it.
+
+    The worker claims a row (`claim`, `claimed_until`), sends, then records; a row whose claim
+    ran out (its worker died) is claimed again, so a crash repeats at most the one in flight.
+    A citizen's phone is never stored here: the worker reads it from the contact when it sends.
+    """
+    notification = ForeignKeyField(Notification, backref="deliveries", on_delete="RESTRICT",
+                                   verbose_name=_l("Notice"))
+    channel = ForeignKeyField(Channel, backref="deliveries", on_delete="RESTRICT", verbose_name=_l("Channel"))
+    status = CharField(max_length=16, choices=DELIVERY_STATUSES, default="pending", verbose_name=_l("Status"))
+    attempts = IntegerField(default=0, verbose_name=_l("Attempts"))
+    scheduled_at = DateTimeField(verbose_name=_l("Scheduled for"))
+    next_attempt_at = DateTimeField(verbose_name=_l("Next attempt"))
+    claim = CharField(max_length=32, default="")
+    claimed_until = DateTimeField(null=True)
+    last_error = TextField(default="", verbose_name=_l("Gateway's answer"))
+    sent_at = DateTimeField(null=True, verbose_name=_l("Sent at"))
+    created_at = DateTimeField(default=now, index=True, verbose_name=_l("Time"))
+
+    class Meta:
+        indexes = ((("status", "next_attempt_at"), False),)
+
+
 class Attachment(BaseModel):
     """A file on a ticket (photo, 整改报告, scan), stored under instance/, served by role."""
     ticket = ForeignKeyField(Ticket, backref="attachments", on_delete="RESTRICT", verbose_name=_l("Ticket"))
@@ -701,6 +773,6 @@ class TicketTally(BaseModel):
 ALL_MODELS = (SystemSetting, Unit, Window, Staff, Reason, Contact, Evaluation, EvaluationReason,
               Message, Symposium, User, Ticket, TicketEvent, AuditLog, WorkflowVersion, WorkflowFile, CalendarDay,
               Notification, Attachment, CoHandling, ApiToken, FraudSignal, Accountability, CaseVolume,
-              RatingTally, TicketTally, LoginThrottle)
+              RatingTally, TicketTally, LoginThrottle, Channel, Delivery)
 
-__all__ = [m.__name__ for m in ALL_MODELS] + ["db", "fn", "JOIN", "ALL_MODELS", "mask_phone"]
+__all__ = [m.__name__ for m in ALL_MODELS] + ["db", "fn", "JOIN", "ALL_MODELS", "mask_phone", "mask_url"]

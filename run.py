@@ -51,6 +51,8 @@ def main(argv=None):
         print("还没有任何账号。请先创建系统管理员：flask create-user admin --role sysadmin")
     from app.tickets import start_sweeper
     start_sweeper(app)  # deadlines: reminders, yellow and red cards every five minutes
+    from app.outbox import start_worker
+    start_worker(app)  # notices out to the configured groups, mailboxes and the SMS gateway
     print("按 Ctrl+C 停止。", flush=True)
     try:
         server.run()

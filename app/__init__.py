@@ -14,7 +14,7 @@ csrf = SiteCSRFProtect()
 
 
 def create_app(config=None):
-    from app import auth, cli, config as app_config, db, headers, i18n, migrations, tickets
+    from app import auth, cli, config as app_config, db, headers, i18n, migrations, outbox, tickets
     import views
 
     settings = app_config.load(config)
@@ -27,6 +27,7 @@ def create_app(config=None):
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     db.init_app(app)
+    outbox.configure(app.config)
     if app.config.get("AUTO_UPGRADE", True):
         migrations.upgrade()
         tickets.init_app(app)

@@ -134,6 +134,28 @@ def sweep_command():
                f"集中评价线索 {bursts} 条，无办件编号好评线索 {uncased} 条。")
 
 
+@click.command("deliver")
+@click.option("--once", is_flag=True, help="发完现在到期的通知就退出（供计划任务调用）")
+@click.option("--every", default=5, show_default=True, help="常驻时每隔几秒查看一次待发通知")
+@with_appcontext
+def deliver_command(once, every):
+    """发送待发的通知（企业微信、钉钉、邮件、短信）/ Deliver queued notices through Apprise.
+
+    Several may run at once, in several processes: each notice is claimed by one of them.
+    """
+    import time
+
+    from app import outbox
+    while True:
+        with db.connection_context():
+            counts = outbox.drain()
+        if once:
+            click.echo(f"已发送 {counts['sent']} 条，待重试 {counts['retry']} 条，发送失败 {counts['failed']} 条，"
+                       f"未发送 {counts['skipped']} 条，顺延到早上 {counts['held']} 条。")
+            return
+        time.sleep(every)
+
+
 @click.command("move-tickets")
 @click.argument("workflow")
 @click.option("--to", "version", type=int, required=True, help="目标版本号")
@@ -261,5 +283,5 @@ def audit_verify():
 
 def init_app(app):
     for command in (create_api_token, create_user, seed_command, upgrade_db, backup, restore, check_workflows, sweep_command,
-                    move_tickets, report_group, tallies_group, audit_group):
+                    deliver_command, move_tickets, report_group, tallies_group, audit_group):
         app.cli.add_command(command)

@@ -10,7 +10,7 @@ DEFAULT_INSTANCE = ROOT / "instance"
 ENV_KEYS = ("DATABASE_URL", "SECRET_KEY", "BABEL_DEFAULT_LOCALE", "INSTANCE_PATH", "WORKFLOWS_PATH",
             "RATING_RATE_LIMIT", "RATING_DEVICE_LIMIT", "MESSAGE_RATE_LIMIT", "MESSAGE_DEVICE_LIMIT",
             "RATELIMIT_STORAGE_URI", "PROXY_HOPS", "PUBLIC_BASE_URL", "RATING_SCALE", "RATING_CASE_NUMBER",
-            "TOTP_REQUIRED")
+            "TOTP_REQUIRED", "DELIVERY_MAX_ATTEMPTS", "DELIVERY_BACKOFF_SECONDS", "DELIVERY_LEASE_SECONDS")
 
 
 def defaults(instance_path):
@@ -53,6 +53,15 @@ def defaults(instance_path):
         "RATING_SCALE": "three",
         # optional: the rating page asks for the 办件编号 (一次一评); off: it does not ask.
         "RATING_CASE_NUMBER": "optional",
+        # The address citizens and officers reach the system at, for the links in notices (and the QR
+        # codes). Empty: the QR codes take the address a page was asked at, the notices
+        # http://127.0.0.1:5000 (app/outbox.py): set it where notices go out.
+        "PUBLIC_BASE_URL": "",
+        # Notices (app/outbox.py): tries before 发送失败, the first wait (doubled each time), and how
+        # long a worker's claim on a notice lasts before another worker may take it over.
+        "DELIVERY_MAX_ATTEMPTS": 6,
+        "DELIVERY_BACKOFF_SECONDS": 60,
+        "DELIVERY_LEASE_SECONDS": 300,
     }
 
 

@@ -248,8 +248,10 @@ def v22_public_reply(migrator):
     ensure_columns(migrator, Ticket, ["reply", "replied_at", "reply_unit"])
 
 
-def v23_reserved(migrator):
-    """Taken by the outbox (issue 16, part 2), which lands beside this."""
+def v23_outbox(migrator):
+    """The outbox goes out: channels (Apprise URLs) and one delivery row per notice and channel."""
+    from models import Channel, Delivery
+    db.create_tables([Channel, Delivery], safe=True)
 
 
 def v24_merged_tickets_settled(migrator):
@@ -289,7 +291,7 @@ MIGRATIONS = {
     20: v20_audit_chain,
     21: v21_accused_kept_apart,
     22: v22_public_reply,
-    23: v23_reserved,
+    23: v23_outbox,
     24: v24_merged_tickets_settled,
 }
 

@@ -8,13 +8,13 @@ import re
 
 from peewee import SQL, Case
 
-from app import scales, tallies, workdays
+from app import outbox, scales, tallies, workdays
 from app.db import compiled, insert_row
 from app.roles import UNIT_BOUND
 from app.workflow import engine, store
 from app.workflow.engine import Actor, TicketState
 from app.workflow.errors import ActionRefused, StaleTicket
-from models import (AuditLog, CoHandling, Notification, SystemSetting, Ticket, TicketEvent, Unit, db,
+from models import (AuditLog, CoHandling, SystemSetting, Ticket, TicketEvent, Unit, db,
                     now)
 
 ALERT_KINDS = {1: "remind", 2: "yellow", 3: "red"}
@@ -90,6 +90,8 @@ def open_ticket(workflow_key, title, content, source, actor_user=None, at=None, 
         insert_row(TicketEvent(ticket=ticket, actor=actor_user, role=actor_user.role if actor_user else "",
                                action="open", title="立案", to_stage=wf.start, created_at=at,
                                comment=f"按“{wf.title}”第 {wf.version} 版办理"))
+        announce_stage(ticket, wf, at)
+        outbox.notify_citizen(ticket, "citizen_accepted", at)
     if received_at < at and ticket.next_alert_at is not None and ticket.next_alert_at <= at:
         sweep_one(ticket.id, at, calendar)  # accepted late: its cards are due now, not in five minutes
         return Ticket.get_by_id(ticket.id)
@@ -181,20 +183,18 @@ def act(ticket_id, user, action_id, data, at=None, expected_revision=None, attac
             title=title, from_stage=change.from_stage, to_stage=change.to_stage, created_at=at,
             comment=(data.get("comment") or data.get("result") or "").strip(),
             data=json.dumps(event_data, ensure_ascii=False))
+        fresh = Ticket.get_by_id(ticket.id)  # as the action left it: stage, unit and deadline for the notices
         if change.action.effect == "transfer":  # a new lead unit: the earlier co-handling set ends
             CoHandling.update(active=False).where(CoHandling.ticket == ticket.id, CoHandling.active).execute()
             for unit_id in change.co_units:
                 CoHandling.create(ticket=ticket, unit=unit_id, created_at=at)
-                _notify(ticket, "handler", "co_handling", f"{ticket.code} 请贵单位协办，答复后主办单位方可报结。", at,
-                        unit=unit_id)
+                outbox.notify(fresh, "handler", "co_handling", at, unit=unit_id)
         if co_row is not None:
             CoHandling.update(answer=data["comment"].strip(), answered_at=at, answered_by=user.id) \
                 .where(CoHandling.id == co_row.id).execute()
         if change.action.effect == "exclude_evaluation" and ticket.evaluation_id:
             tallies.exclude(ticket.evaluation_id)
-        if change.action.effect == engine.EXTEND_REQUEST:
-            _notify(ticket, wf.stages[ticket.stage].extension_approver, "extension",
-                    f"{ticket.code} 申请延期 {data['days']} 天，请审批。", at)
+        _announce(fresh, wf, change, updates, ticket, at, data)
         if "status" in updates or "grade" in updates:
             settle_merged(ticket.id)
         for upload in attachments:
@@ -246,11 +246,39 @@ def chase_co_unit(ticket_id, user, co_handling_id, at=None):
                            title=f"催办协办单位（{row.unit.name}）", from_stage=ticket.stage, to_stage=ticket.stage,
                            created_at=at, comment=f"请{row.unit.name}尽快答复，主办单位等待协办意见后方可报结。",
                            data=json.dumps({"co_unit": row.unit.name, "co_unit_id": row.unit_id}, ensure_ascii=False))
-        _notify(ticket, "handler", "co_chase",
-                f"{ticket.code}“{ticket.title}”的主办单位催请贵单位尽快协办答复（第 {chased + 1} 次催办）。", at,
-                unit=row.unit_id)
+        outbox.notify(ticket, "handler", "co_chase", at, unit=row.unit_id)
         AuditLog.record("ticket_action", user, ticket, detail=f"co_chase {row.unit_id}")
     return chased + 1
+
+
+def announce_stage(ticket, wf, at):
+    """新待办: a ticket entering a stage that is not final tells that stage's role (and unit)."""
+    stage = wf.stages.get(ticket.stage)
+    if stage is None or stage.final:
+        return
+    unit = None
+    if stage.unit not in ("any", "handling"):
+        unit = Unit.select(Unit.id).where(Unit.code == stage.unit).scalar()
+    outbox.notify(ticket, stage.role, "new_work", at, unit=unit)
+
+
+def _announce(ticket, wf, change, updates, before, at, data):
+    """The notices an action causes, to officers and (where she left a phone) to the citizen."""
+    effect = change.action.effect
+    if change.to_stage != change.from_stage or effect == "transfer":
+        announce_stage(ticket, wf, at)
+    if effect == engine.EXTEND_REQUEST:
+        outbox.notify(ticket, wf.stages[before.stage].extension_approver, "extension", at, days=data["days"])
+    if effect in (engine.EXTEND_APPROVE, engine.EXTEND_REJECT):
+        stage = wf.stages[before.stage]
+        kind = "extend_approved" if effect == engine.EXTEND_APPROVE else "extend_rejected"
+        outbox.notify(ticket, stage.role, kind, at)
+    if effect == "transfer":
+        outbox.notify_citizen(ticket, "citizen_transfer", at)
+    if updates.get("reply"):
+        outbox.notify_citizen(ticket, "citizen_replied", at, reply=updates["reply"])
+    if effect == "grade" and change.action.reopen_to and data.get("grade") in change.action.reopen_on:
+        outbox.notify_citizen(ticket, "citizen_reopened", at)
 
 
 def _event_data(change, target):
@@ -318,11 +346,6 @@ def follow_merges(ticket):
 
 
 # --- the deadline sweep -----------------------------------------------------------------------
-def _notify(ticket, role, kind, message, at, unit=None):
-    unit = unit or (ticket.handling_unit_id if role in UNIT_BOUND else None)
-    Notification.create(role=role, unit=unit, ticket=ticket, kind=kind, message=message, created_at=at)
-
-
 def sweep(at=None, batch=500):
     """Send the reminders and cards that have come due; idempotent (each level once per stage)."""
     at = at or now()
@@ -359,9 +382,7 @@ def sweep_one(ticket_id, at, calendar):
             kind = ALERT_KINDS[lvl]
             roles = wf.escalation.notify.get(kind, ("stage_role",))
             for role in dict.fromkeys(stage.role if r == "stage_role" else r for r in roles):
-                _notify(ticket, role, kind,
-                        f"{ticket.code}“{ticket.title}”在“{stage.title}”环节{ALERT_TEXT[lvl]}，"
-                        f"时限 {ticket.due_at:%Y-%m-%d %H:%M}。", at)
+                outbox.notify(ticket, role, kind, at)
             TicketEvent.create(ticket=ticket, action=f"alert_{kind}", title=ALERT_TEXT[lvl],
                                from_stage=ticket.stage, to_stage=ticket.stage, created_at=at,
                                comment="系统自动催办")

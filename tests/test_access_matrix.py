@@ -47,6 +47,9 @@ MODEL_VIEWS = {
     "user":           ({"sysadmin", "secadmin", "auditor"}, {"sysadmin", "secadmin", "auditor"},
                        {"sysadmin", "secadmin"}, {"sysadmin", "secadmin"}, {"sysadmin", "secadmin", "auditor"}, NOBODY),
     "auditlog":       ({"auditor"}, {"auditor"}, NOBODY, NOBODY, {"auditor"}, NOBODY),
+    # Where notices go and what became of them: the commission's office alone (views/outbox.py).
+    "channel":        (OFFICE, OFFICE, OFFICE, OFFICE, NOBODY, NOBODY),
+    "delivery":       (OFFICE, OFFICE, NOBODY, NOBODY, NOBODY, NOBODY),
 }
 # Bulk actions on another unit's row; Flask-Admin's "delete" is nobody's, on every view.
 ACTIONS = {
@@ -54,6 +57,7 @@ ACTIONS = {
     ("staff", "rotate_token"): ORG_EDITORS,
     ("evaluation", "open_ticket"): OFFICE,
     ("message", "accept"): OFFICE,
+    ("delivery", "resend"): OFFICE,
 }
 # Every other route: who reaches it with another unit's records in its URL.
 ROUTES = {
@@ -78,6 +82,7 @@ ROUTES = {
     "handle.appeal": NOBODY,  # a handler appeals its own unit's ratings only
     "message.reveal_contact": COMMISSION,
     "calendar.add_year": OFFICE,
+    "channel.send_test": OFFICE,
     "auditlog.verify": {"auditor"},
     "hotline.index": OFFICE,
     "hotline.rating": OFFICE,
@@ -148,7 +153,8 @@ def record_ids(world, own):
         "message": world[f"message_{side}"].id, "ticket": world[f"problem_{side}"].id,
         "signals": world["signal_b"].id, "accountability": world["accountability_b"].id,
         "calendar": world["day"].day.isoformat(), "user": world["users"]["handler_b"].id,
-        "auditlog": AuditLog.select().first().id,
+        "auditlog": AuditLog.select().first().id, "channel": world["channel_b"].id,
+        "delivery": world["delivery_b"].id,
     }
 
 
@@ -164,6 +170,7 @@ def url_arguments(world, own):
         "export_type": ["csv", "xlsx"], "fmt": ["png"],
         ("kind", "item_id"): [("window", window.id), ("staff", staff.id)],
         "token": [Window.get_by_id(world["w2"].id).token], "co_handling_id": [world[f"co_{side}"].id],
+        "channel_id": [world["channel_b"].id],
     }
 
 

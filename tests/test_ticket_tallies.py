@@ -54,8 +54,9 @@ def churned(county):
     moved.bad_rating = False
     moved.save()
     doomed = made[-1]
-    db.execute_sql('DELETE FROM ticket_event WHERE ticket_id = %s' if _pg() else
-                   'DELETE FROM ticket_event WHERE ticket_id = ?', (doomed.id,))
+    for table in ("ticket_event", "notification"):  # its history and the new-work notice of its opening
+        db.execute_sql(f'DELETE FROM {table} WHERE ticket_id = %s' if _pg() else
+                       f'DELETE FROM {table} WHERE ticket_id = ?', (doomed.id,))
     Ticket.delete().where(Ticket.id == doomed.id).execute()
     return made
 

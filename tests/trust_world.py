@@ -9,8 +9,8 @@ import hashlib
 
 from app import appeals, credit_code, ratings, symposia, tickets
 from app.attachments import Upload
-from models import (Accountability, ApiToken, AuditLog, CalendarDay, CaseVolume, CoHandling, Contact, FraudSignal,
-                    Notification, Reason, Ticket, WorkflowFile)
+from models import (Accountability, ApiToken, AuditLog, CalendarDay, CaseVolume, Channel, CoHandling, Contact,
+                    Delivery, FraudSignal, Notification, Reason, Ticket, WorkflowFile)
 
 NAME = "金丝雀测试人甲"
 PHONE = "13912345678"
@@ -90,13 +90,19 @@ def build(county, make_user):
     national_day = datetime.date(datetime.date.today().year, 10, 1)
     day = (CalendarDay.get_or_none(CalendarDay.day == national_day)
            or CalendarDay.create(day=national_day, workday=False))
-    Notification.create(role="handler", unit=hall_b, ticket=problem_b, kind="remind", message=f"{problem_b.code} 即将到期")
+    notice_b = Notification.create(role="handler", unit=hall_b, ticket=problem_b, kind="remind",
+                                   message=f"{problem_b.code} 即将到期")
+    channel_b = Channel.create(title="医保局工作群", kind="unit", unit=hall_b, url="json://127.0.0.1:9/hall_b")
+    delivery_b = Delivery.create(notification=notice_b, channel=channel_b, status="failed", attempts=6,
+                                 scheduled_at=notice_b.created_at, next_attempt_at=notice_b.created_at,
+                                 last_error="error=500")
     AuditLog.record("login", users["office"], users["office"])
     return {
         **county, "users": users, "problem_b": problem_b, "problem_a": problem_a, "message_b": message_b,
         "message_a": message_a, "enterprise_b": enterprise_b, "meeting": meeting,
         "symposium_b": Ticket.get(Ticket.symposium == meeting.id), "evaluation_b": evaluation_b,
         "evaluation_a": evaluation_a, "attachment_b": attachment_b, "attachment_a": attachment_a,
-        "accountability_b": accountability_b, "signal_b": signal_b, "volume_b": volume_b, "day": day,
+        "accountability_b": accountability_b, "signal_b": signal_b, "channel_b": channel_b,
+        "delivery_b": delivery_b, "volume_b": volume_b, "day": day,
         "workflow_file": WorkflowFile.select().order_by(WorkflowFile.id).first(), "co_b": co_b, "co_a": co_a,
     }

@@ -5,7 +5,7 @@ from flask_login import current_user
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
-from models import Accountability, AuditLog, CalendarDay, CaseVolume, Evaluation, FraudSignal, Message, Reason, Staff, Ticket, Unit, User, Window
+from models import Accountability, AuditLog, CalendarDay, CaseVolume, Channel, Delivery, Evaluation, FraudSignal, Message, Reason, Staff, Ticket, Unit, User, Window
 from views import api, auth, errors, input_guard, public
 from views.accountability import AccountabilityAdmin
 from views.case_volume import CaseVolumeAdmin
@@ -21,6 +21,7 @@ from views.signals import FraudSignalAdmin
 from views.symposia import SymposiumView
 from views.qr import QRCodeView
 from views.rules import WorkflowRulesView
+from views.outbox import ChannelAdmin, DeliveryAdmin
 from views.org import ReasonAdmin, StaffAdmin, UnitAdmin, UnitTreeView, WindowAdmin
 from views.tickets import MessageAdmin, TicketAdmin
 from views.users import AuditLogAdmin, UserAdmin
@@ -72,6 +73,8 @@ def init_admin(app):
     admin.add_view(WorkflowRulesView(name=_l("Procedures"), endpoint="rules", url="rules", category=SYSTEM))
     admin.add_view(CalendarDayAdmin(CalendarDay, name=_l("Working-day calendar"), endpoint="calendar",
                                     category=SYSTEM))
+    admin.add_view(ChannelAdmin(Channel, name=_l("Notice channels"), endpoint="channel", category=SYSTEM))
+    admin.add_view(DeliveryAdmin(Delivery, name=_l("Notices sent"), endpoint="delivery", category=SYSTEM))
     admin.add_view(UserAdmin(User, name=_l("Accounts"), category=SYSTEM))
     admin.add_view(AuditLogAdmin(AuditLog, name=_l("Audit trail"), category=SYSTEM))
     return admin

@@ -14,7 +14,7 @@ from wtforms.validators import ValidationError
 
 from app.roles import UNIT_BOUND
 from app.spreadsheet import safe_cell
-from models import AuditLog, Unit, db, mask_phone
+from models import AuditLog, Unit, db, mask_phone, mask_url
 
 
 def read_period(args):
@@ -82,7 +82,7 @@ def period_filter(column, first, last, today):
     return column, DateTimeBetweenFilter, f"{first} 00:00:00 to {last} 23:59:59"
 
 
-# Never written to the audit trail: secrets; and a phone only as 138****5678.
+# Never written to the audit trail: secrets; a phone only as 138****5678, a channel's URL masked.
 UNAUDITED = frozenset({"password_hash", "totp_secret", "totp_last_step", "session_token", "token", "token_hash"})
 
 
@@ -95,6 +95,8 @@ def audited_changes(before, model):
             continue
         if name == "phone":
             old, new = mask_phone(old), mask_phone(new)
+        if name == "url":  # a channel's address holds its secret (views/outbox.py)
+            old, new = mask_url(old), mask_url(new)
         changed[name] = [None if old is None else str(old), None if new is None else str(new)]
     return changed
 

@@ -422,15 +422,6 @@ def todo_count():
     return tickets.todo(current_user).count()
 
 
-# 我的通知 in Chinese: one label per kind of notice, raw keys never shown.
-NOTICE_KINDS = {
-    "remind": _l("Deadline reminder"), "yellow": _l("Yellow card"), "red": _l("Red card"),
-    "extension": _l("Extension request"), "extension_decision": _l("Extension decided"),
-    "co_handling": _l("Co-handling request"), "co_chase": _l("Co-handling pressed"),
-    "new_work": _l("New work"),
-}
-
-
 class TodoView(SecureBaseView):
     """我的待办: what waits for this officer's role and unit, overdue first."""
     read_roles = TODO_ROLES
@@ -477,6 +468,7 @@ class NotificationView(SecureBaseView):
         rows = list(query.order_by(Notification.created_at.desc(), Notification.id.desc()).limit(200))
         codes = dict(Ticket.select(Ticket.id, Ticket.code).where(
             Ticket.id.in_([n.ticket_id for n in rows if n.ticket_id] or [0])).tuples())
-        return self.render("admin/notifications.html", rows=rows, kinds=NOTICE_KINDS, codes=codes)
+        from views.outbox import NOTICE_LABELS  # 我的通知 in Chinese: raw keys never shown
+        return self.render("admin/notifications.html", rows=rows, kinds=NOTICE_LABELS, codes=codes)
 
 

@@ -6,7 +6,7 @@ Every mistake is collected before anything is reported, each as
 import datetime
 import difflib
 import json
-import string
+import re
 from dataclasses import dataclass, field
 
 import yaml
@@ -28,7 +28,7 @@ GRADES = ("basically_satisfied", "dissatisfied", "satisfied")
 RESERVED_ACTIONS = ("co_answer", "extend_approve", "extend_reject", "extend_request", "merge", "pause",
                     "resume")
 
-TOP_KEYS = {"workflows": True, "auto_open": False}
+TOP_KEYS = {"workflows": True, "auto_open": False, "notices": False}
 WORKFLOW_KEYS = {"title": True, "version": True, "effective": True, "note": True, "start": True,
                  "stages": True, "max_transfers": False, "escalation": False, "templates": False}
 STAGE_KEYS = {"title": True, "role": True, "unit": False, "deadline": False, "final": False,
@@ -43,6 +43,32 @@ EXTENSION_KEYS = {"approver": True, "max": True}
 TEMPLATE_KEYS = {"title": True, "text": True}
 AUTO_OPEN_KEYS = {"when": True, "workflow": True}
 AUTO_WHEN_KEYS = ("channel", "level", "reasons")
+
+# The texts of the notices that go out (app/outbox.py), by kind, and the placeholders each may use.
+# A citizen's text may name the unit, the stage, her query code, the deadline, the link and the
+# public reply: never the complaint, the internal result or comments, nor an officer.
+OFFICER_PLACEHOLDERS = ("code", "days", "due", "link", "stage", "title", "unit")
+CITIZEN_PLACEHOLDERS = ("code", "due", "link", "reply", "stage", "unit")
+OFFICER_NOTICES = ("co_chase", "co_handling", "extension", "extend_approved", "extend_rejected",
+                   "new_work", "red", "remind", "yellow")
+CITIZEN_NOTICES = ("citizen_accepted", "citizen_reopened", "citizen_replied", "citizen_transfer")
+NOTICE_KINDS = OFFICER_NOTICES + CITIZEN_NOTICES
+DEFAULT_NOTICES = {
+    "new_work": "【直通车】{code}“{title}”已到“{stage}”环节，请在 {due} 前办理：{link}",
+    "remind": "【直通车】{code}“{title}”在“{stage}”环节即将到期，时限 {due}：{link}",
+    "yellow": "【直通车】{code}“{title}”在“{stage}”环节已到期（黄牌），时限 {due}：{link}",
+    "red": "【直通车】{code}“{title}”在“{stage}”环节超期（红牌），时限 {due}：{link}",
+    "co_handling": "【直通车】{code}“{title}”请{unit}协办，答复后主办单位方可报结：{link}",
+    "co_chase": "【直通车】催办：{code}“{title}”仍在等待{unit}的协办答复，请尽快答复：{link}",
+    "extension": "【直通车】{code}“{title}”申请延期 {days} 天，请审批：{link}",
+    "extend_approved": "【直通车】{code}“{title}”的延期申请已批准，新的时限 {due}：{link}",
+    "extend_rejected": "【直通车】{code}“{title}”的延期申请未获批准，时限仍为 {due}：{link}",
+    "citizen_accepted": "【直通车】您反映的问题已受理，查询码 {code}，可在 {link} 查看办理进展。",
+    "citizen_transfer": "【直通车】您反映的问题（查询码 {code}）已转{unit}办理，进展请见 {link}",
+    "citizen_replied": "【直通车】{unit}已答复您反映的问题（查询码 {code}）：{reply} 详情和评价请见 {link}",
+    "citizen_reopened": "【直通车】您对办理结果不满意，问题（查询码 {code}）已重新交{unit}办理，时限 {due}，进展请见 {link}",
+}
+assert set(DEFAULT_NOTICES) == set(NOTICE_KINDS)
 
 # 三员分立: the administrators never handle a case, so no procedure may give them a step.
 CASE_ROLES = tuple(r for r in ROLE_IDS if r not in ADMINISTRATORS)
@@ -132,6 +158,7 @@ class AutoOpenRule:
 class Definitions:
     workflows: dict
     auto_open: tuple = ()
+    notices: dict = field(default_factory=lambda: dict(DEFAULT_NOTICES))
 
 
 # --- YAML with positions --------------------------------------------------------------------
@@ -142,6 +169,7 @@ class Located:
         self.value_marks = {}
         self.key_marks = {}
         self.scalars = yaml.SafeLoader("")
+        self.styles = {}  # path -> (style, single line) of a text, to point into it
 
 
 def _to_data(node, path, located, problems, source):
@@ -159,6 +187,7 @@ def _to_data(node, path, located, problems, source):
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_to_data(item, path + (i,), located, problems, source) for i, item in enumerate(node.value)]
+    located.styles[path] = (node.style, node.start_mark.line == node.end_mark.line)
     return located.scalars.construct_object(node, deep=True)  # ints, dates, bools as YAML means them
 
 
@@ -212,6 +241,14 @@ class Checker:
         marks = self.located.key_marks if at_key else self.located.value_marks
         line, col = marks.get(path) or self.located.value_marks.get(path) or \
             self.located.key_marks.get(path) or (1, 1)
+        self.problems.append(Problem(self.source, line, col, path, message))
+
+    def add_in_text(self, path, offset, message):
+        """A problem at a character of a one-line text (a placeholder), else at the text's start."""
+        line, col = self.located.value_marks.get(path, (1, 1))
+        style, one_line = self.located.styles.get(path, (None, False))
+        if one_line and style in (None, "", "'", '"'):
+            col += offset + (1 if style in ("'", '"') else 0)
         self.problems.append(Problem(self.source, line, col, path, message))
 
     def mapping(self, value, path, keys, what):
@@ -293,9 +330,10 @@ def check(data, located, source="workflows.yaml", unit_codes=None):
             if wf is not None:
                 workflows[key] = wf
     rules = _check_auto_open(c, top.get("auto_open"), set((raw_workflows or {}).keys()))
+    notices = _check_notices(c, top.get("notices"))
     if c.problems:
         return None, sorted(c.problems, key=Problem.sort_key)
-    return Definitions(workflows=workflows, auto_open=tuple(rules)), []
+    return Definitions(workflows=workflows, auto_open=tuple(rules), notices=notices), []
 
 
 def _check_workflow(c, key, raw, path, unit_codes):
@@ -481,14 +519,7 @@ def _check_escalation(c, raw, path):
 
 # What a reply template may fill in: public facts only, never the internal result or a name.
 TEMPLATE_PLACEHOLDERS = ("received", "unit")
-
-
-def placeholders(text):
-    """The {names} a template uses (a stray brace is reported as a name of its own)."""
-    try:
-        return [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
-    except ValueError:
-        return ["{"]
+INTERNAL_FIELDS = ("classification", "comment", "content", "result", "title")
 
 
 def _check_templates(c, raw, path):
@@ -502,11 +533,9 @@ def _check_templates(c, raw, path):
         item = c.mapping(item, path + (i,), TEMPLATE_KEYS, "答复模板")
         if "title" in item and "text" in item and c.text(item["title"], path + (i, "title")) \
                 and c.text(item["text"], path + (i, "text")):
-            unknown = [n for n in placeholders(item["text"]) if n not in TEMPLATE_PLACEHOLDERS]
-            for name in unknown:
-                c.add(path + (i, "text"), f"答复模板里不能用 {{{name}}}：答复群众只能填公开的内容，"
-                      "可用的有 " + "、".join("{" + p + "}" for p in TEMPLATE_PLACEHOLDERS))
-            if not unknown:
+            if _check_placeholders(c, path + (i, "text"), item["text"], TEMPLATE_PLACEHOLDERS,
+                                   "答复模板只能填公开的内容，不能用内部的办理结果、意见或反映内容。",
+                                   INTERNAL_FIELDS):
                 templates.append((item["title"], item["text"]))
     return tuple(templates)
 
@@ -573,6 +602,44 @@ def _check_auto_open(c, raw, workflow_keys):
         rules.append(AutoOpenRule(workflow=workflow, levels=values["level"], reasons=values["reasons"],
                                   channels=values["channel"]))
     return rules
+
+
+PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+def _check_notices(c, raw):
+    """notices: {kind: text}; a kind not written keeps its default text."""
+    notices = dict(DEFAULT_NOTICES)
+    if raw is None:
+        return notices
+    path = ("notices",)
+    raw = c.mapping(raw, path, {k: False for k in NOTICE_KINDS}, "通知文字")
+    for kind, text in raw.items():
+        if kind not in NOTICE_KINDS or not c.text(text, path + (kind,)):
+            continue
+        citizen = kind in CITIZEN_NOTICES
+        if _check_placeholders(c, path + (kind,), text, CITIZEN_PLACEHOLDERS if citizen else OFFICER_PLACEHOLDERS,
+                               "给群众的短信只能写单位、环节、查询码、时限、链接和答复。" if citizen else "",
+                               OFFICER_PLACEHOLDERS if citizen else ()):
+            notices[kind] = text
+    return notices
+
+
+def _check_placeholders(c, path, text, allowed, why_not="", unsafe=()):
+    """Every {name} in a text the office writes must be one of `allowed`; False after reporting each
+    one that is not. `unsafe` names are known but kept out of this text on purpose (`why_not` says why)."""
+    ok = True
+    for match in PLACEHOLDER.finditer(text):
+        name = match.group(1)
+        if name in allowed:
+            continue
+        ok = False
+        if name in unsafe:
+            why = f"这里不能用占位符 {{{name}}}：{why_not}"
+        else:
+            why = f"不认识的占位符 {{{name}}}{_suggest(name, allowed)}"
+        c.add_in_text(path, match.start(), f"{why}可用：{_choices(['{' + a + '}' for a in allowed])}")
+    return ok
 
 
 def load_text(text, source="workflows.yaml", unit_codes=None):

@@ -10,14 +10,14 @@ import threading
 import time
 
 from app.workflow.errors import Problem, WorkflowFileError
-from app.workflow.schema import from_canonical, load_text
+from app.workflow.schema import DEFAULT_NOTICES, from_canonical, load_text
 from models import SystemSetting, Unit, WorkflowFile, WorkflowVersion, db, now
 
 ACTIVE_KEY = "active_workflows"      # {"problem": 1, ...} of the last accepted file
 DISK_SHA_KEY = "workflows_file_sha"  # the last text imported from disk
 
 _versions = {}  # (key, version) -> Workflow; versions never change, so this never goes stale
-_rules = {}     # file sha -> auto_open rules
+_rules = {}     # file sha -> (auto_open rules, notice texts)
 _active = {"at": 0.0, "versions": None, "rules": None}  # what is active, re-read every few seconds
 ACTIVE_SECONDS = 5  # another process's save is seen within seconds; this process's at once
 _lock = threading.Lock()
@@ -38,12 +38,13 @@ def _fresh_active():
             return _active["versions"], _active["rules"]
     versions = json.loads(SystemSetting.read(ACTIVE_KEY, "{}"))
     latest = WorkflowFile.select(WorkflowFile.id, WorkflowFile.sha256).order_by(WorkflowFile.id.desc()).first()
-    rules = ()
+    rules = ((), dict(DEFAULT_NOTICES))
     if latest is not None:
         with _lock:
             rules = _rules.get(latest.sha256)
         if rules is None:
-            rules = load_text(WorkflowFile.get_by_id(latest.id).text).auto_open
+            definitions = load_text(WorkflowFile.get_by_id(latest.id).text)
+            rules = (definitions.auto_open, definitions.notices)
             with _lock:
                 _rules[latest.sha256] = rules
     with _lock:
@@ -137,4 +138,9 @@ def latest_file():
 
 def auto_open_rules():
     """The auto_open rules of the active file."""
-    return _fresh_active()[1]
+    return _fresh_active()[1][0]
+
+
+def notices():
+    """The notice texts of the active file, by kind (defaults for the kinds it does not write)."""
+    return _fresh_active()[1][1]

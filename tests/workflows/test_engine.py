@@ -140,7 +140,8 @@ def test_sweep_reminds_then_cards_once_each(officers, open_problem):
     assert tickets.sweep(at(5)) == {"remind": 0, "yellow": 0, "red": 1}  # 3 working days after
     assert tickets.sweep(at(30)) == {"remind": 0, "yellow": 0, "red": 0}
     kinds = [(n.kind, n.role) for n in Notification.select().order_by(Notification.id)]
-    assert kinds == [("remind", "office"), ("yellow", "office"), ("red", "leader"), ("red", "office")]
+    assert kinds == [("new_work", "office"),  # the new ticket in the office's 待办
+                     ("remind", "office"), ("yellow", "office"), ("red", "leader"), ("red", "office")]
     assert tickets.workdays_left(t, at(5)) == -3
     # Acting moves the ticket on: the next stage starts with a clean slate.
     t = step(t, o["office"], "submit", at(5), comment="呈报")

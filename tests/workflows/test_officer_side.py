@@ -53,7 +53,7 @@ def test_the_lead_unit_sees_whom_it_waits_for_and_presses_it(client, officers, c
     chase = TicketEvent.get(TicketEvent.action == "co_chase")
     assert chase.title == "催办协办单位（县医疗保障局）" and chase.actor_id == o["handler_a"].id
     sent = Notification.get(Notification.kind == "co_chase")
-    assert sent.unit_id == county["hall_b"].id and sent.role == "handler" and "第 1 次催办" in sent.message
+    assert sent.unit_id == county["hall_b"].id and sent.role == "handler" and "催办" in sent.message
     assert "催办协办单位（县医疗保障局）" in text(client.get(f"/admin/handle/{t.id}/"))
 
     client.post("/logout", data={"csrf_token": csrf_token(client, "/admin/todo/")})

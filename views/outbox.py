@@ -13,8 +13,8 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from peewee import JOIN
-from wtforms import StringField
-from wtforms.validators import ValidationError
+from wtforms import SelectField, StringField
+from wtforms.validators import Optional, ValidationError
 
 from app import outbox
 from app.roles import ADMINISTRATORS, OFFICE, ROLES, UNIT_BOUND, role_label
@@ -45,8 +45,9 @@ class ChannelAdmin(SecureModelView):
         description=_l("For example wecombot://KEY, dingtalk://TOKEN, mailto://user:password@smtp.example.com, "
                        "json://gateway:8080/sms?:phone={phone}. Saved addresses are shown masked: leave empty "
                        "to keep the saved one."))}
-    form_args = {"role": {"label": _l("Role")}}
-    form_choices = {"role": _role_choices()}
+    # A role is chosen from its Chinese name, never typed as an id.
+    form_overrides = {"role": SelectField}
+    form_args = {"role": {"label": _l("Role"), "choices": _role_choices(), "validators": [Optional()]}}
 
     def _format_role(view, context, model, name):
         return role_label(model.role) if model.role else ""

@@ -385,3 +385,25 @@ def test_workers_draining_together_send_each_notice_once(officers, county, sink,
     sent = sink.messages("/office")
     assert len(sent) == 30 and len(set(sent)) == 30
     assert Delivery.select().where(Delivery.status == "sent").count() == 30
+
+
+def test_the_delivery_thread_lets_requests_go_first():
+    import threading
+    import time
+
+    release = threading.Event()
+    in_flight = outbox.InFlight(lambda environ, start_response: release.wait(2) and [b""])
+    started = time.monotonic()
+    in_flight.wait_quiet(longest=0.5)
+    assert time.monotonic() - started < 0.1  # nothing served: no wait at all
+    serving = threading.Thread(target=in_flight, args=({}, None))
+    serving.start()
+    time.sleep(0.05)
+    started = time.monotonic()
+    in_flight.wait_quiet(longest=0.3)
+    assert 0.25 < time.monotonic() - started < 1  # a request in flight: waits, but not for ever
+    release.set()
+    serving.join()
+    started = time.monotonic()
+    in_flight.wait_quiet(longest=0.5, calm=0.05)
+    assert time.monotonic() - started < 0.3  # the request ended: a short calm, then go

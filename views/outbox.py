@@ -142,7 +142,7 @@ class DeliveryAdmin(SecureModelView):
     column_list = ("created_at", "ticket", "kind", "channel", "status", "attempts", "next_attempt_at",
                    "last_error", "sent_at", "message")
     column_details_list = column_list
-    column_labels = {"ticket": _l("Ticket"), "kind": _l("Kind"), "message": _l("Message")}
+    column_labels = {"ticket": _l("Ticket"), "kind": _l("Kind"), "message": _l("Notice text")}
     column_default_sort = ("id", True)
     column_sortable_list = ("created_at", "status")
     column_filters = (FilterEqual(Delivery.status, _l("Status"), options=STATUS_OPTIONS),)

@@ -6,7 +6,8 @@ import time
 import pytest
 
 from tests.browser.test_citizen import shot
-from tests.browser.test_walk import CHROMIUM, browser, pytestmark, serve  # noqa: F401 (fixtures)
+from tests.browser.test_walk import CHROMIUM, browser, log_in, pytestmark, serve  # noqa: F401 (fixtures)
+from tests.browser.test_walk import take as act
 from tests.sinks import HttpSink
 
 GROUPS = {  # path at the sink: (title, kind, role or unit)
@@ -29,16 +30,6 @@ def county(tmp_path_factory):
     yield from serve(tmp_path_factory.mktemp("notices"))
 
 
-def log_in(browser, server, username):  # noqa: F811
-    page = browser.new_page(viewport={"width": 1366, "height": 900})
-    page.goto(server + "/login")
-    page.fill("#username", username)
-    page.fill("#password", "Demo@2026")
-    with page.expect_navigation():
-        page.click("button[type=submit]")
-    return page
-
-
 SEEN = {}  # path -> how many of its messages a step has already matched
 
 
@@ -58,26 +49,6 @@ def arrives(sink, path, *words, seconds=20):
 def choose(page, selector, label):
     """Pick an option by its Chinese label (the unit list is long: no typing its id)."""
     page.select_option(selector, label=label)
-
-
-def act(page, server, ticket_url, action, **fields):
-    page.goto(server + ticket_url)
-    form = page.locator(f"#form-{action}")
-    details = page.locator("details.zt-action", has=form)
-    if details.get_attribute("open") is None:
-        details.locator("summary").click()
-    for name, value in fields.items():
-        field = form.locator(f"[name='{action}-{name}']")
-        if field.first.get_attribute("type") == "radio":
-            form.locator(f"[name='{action}-{name}'][value='{value}']").check()
-        elif field.evaluate("e => e.tagName") == "SELECT":
-            field.select_option(label=value)
-        else:
-            field.fill(value)
-    with page.expect_navigation():
-        form.locator("button[type=submit]").click()
-    assert "已完成" in page.inner_text(".alert"), page.inner_text("body")[:500]
-    return page.inner_text("#ticket-stage")
 
 
 def test_a_kiosk_complaint_walked_to_her_grade_with_every_notice_delivered(county, browser, sink):  # noqa: F811

@@ -87,6 +87,11 @@ class Unit(BaseModel):
         return self.name
 
     @classmethod
+    def commission_name(cls):
+        """The discipline commission's name, for what the commission itself tells a citizen."""
+        return cls.select(cls.name).where(cls.kind == "commission").scalar() or "县纪委监委"
+
+    @classmethod
     def subtree_ids(cls, unit_id):
         """The unit and every unit below it (a township and its village stations)."""
         ids, frontier = {unit_id}, [unit_id]

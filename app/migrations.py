@@ -264,7 +264,7 @@ def v24_merged_tickets_settled(migrator):
     ticket_tallies.install()  # the triggers now watch settled_as
     targets = Ticket.select(Ticket.merged_into).where(Ticket.merged_into.is_null(False)).distinct()
     for (target,) in targets.tuples():
-        tickets.settle_merged(target)
+        tickets.settle_merged(Ticket.get_by_id(target))
 
 
 # version -> function(migrator) bringing the schema from version-1 to version.

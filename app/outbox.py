@@ -127,7 +127,11 @@ def notify_citizen(ticket, kind, at, reply=""):
     if ticket.contact_id is None or not Contact.select().where(
             Contact.id == ticket.contact_id, Contact.phone != "").exists():
         return None
-    text = render(kind, {"code": ticket.query_code, "unit": _unit_name(ticket.handling_unit_id) or "县纪委监委",
+    from app.tickets import answering_unit
+    # An answer names the unit that answered, as /track does; other texts the unit handling it now.
+    unit = answering_unit(ticket) if kind == "citizen_replied" else \
+        _unit_name(ticket.handling_unit_id) or Unit.commission_name()
+    text = render(kind, {"code": ticket.query_code, "unit": unit,
                          "stage": _stage_title(ticket), "due": _due(ticket), "reply": reply,
                          "link": f"{settings['public_base_url']}/track?code={ticket.query_code}"})
     notification = Notification.create(role=CITIZEN, ticket=ticket, kind=kind, message=text, created_at=at)

@@ -196,7 +196,7 @@ def act(ticket_id, user, action_id, data, at=None, expected_revision=None, attac
             tallies.exclude(ticket.evaluation_id)
         _announce(fresh, wf, change, updates, ticket, at, data)
         if "status" in updates or "grade" in updates:
-            settle_merged(ticket.id)
+            settle_merged(fresh)
         for upload in attachments:
             upload.save_for(ticket, event, user)
         AuditLog.record("ticket_action" if user else "citizen_grade", user, ticket,
@@ -240,12 +240,13 @@ def chase_co_unit(ticket_id, user, co_handling_id, at=None):
             raise ActionRefused("只有主办单位和纪委监委可以催办协办单位。", status=403)
         if row.answered_at is not None:
             raise ActionRefused(f"{row.unit.name}已经答复，不用再催办。", status=409)
+        title = f"催办协办单位（{row.unit.name}）"
         chased = TicketEvent.select().where(TicketEvent.ticket == ticket.id, TicketEvent.action == "co_chase",
-                                            TicketEvent.data.contains(f'"co_unit_id": {row.unit_id}}}')).count()
-        TicketEvent.create(ticket=ticket, actor=user, role=user.role, action="co_chase",
-                           title=f"催办协办单位（{row.unit.name}）", from_stage=ticket.stage, to_stage=ticket.stage,
-                           created_at=at, comment=f"请{row.unit.name}尽快答复，主办单位等待协办意见后方可报结。",
-                           data=json.dumps({"co_unit": row.unit.name, "co_unit_id": row.unit_id}, ensure_ascii=False))
+                                            TicketEvent.title == title).count()
+        TicketEvent.create(ticket=ticket, actor=user, role=user.role, action="co_chase", title=title,
+                           from_stage=ticket.stage, to_stage=ticket.stage, created_at=at,
+                           comment=f"请{row.unit.name}尽快答复，主办单位等待协办意见后方可报结。",
+                           data=json.dumps({"co_unit": row.unit.name}, ensure_ascii=False))
         outbox.notify(ticket, "handler", "co_chase", at, unit=row.unit_id)
         AuditLog.record("ticket_action", user, ticket, detail=f"co_chase {row.unit_id}")
     return chased + 1
@@ -315,12 +316,11 @@ def _merge_target(ticket, code):
     return target
 
 
-def settle_merged(ticket_id):
+def settle_merged(ticket):
     """The tickets merged into this one (and into those) take its outcome: closed as it closed and
     graded as it was, so each merged 差评 counts as rectified and revisited with the problem."""
     from app.ticket_tallies import SETTLED
-    ticket = Ticket.get_by_id(ticket_id)
-    merged, frontier = [], [ticket_id]
+    merged, frontier = [], [ticket.id]
     while frontier:
         frontier = [i for (i,) in Ticket.select(Ticket.id).where(Ticket.merged_into.in_(frontier)).tuples()]
         merged += frontier
@@ -331,9 +331,7 @@ def settle_merged(ticket_id):
 
 def answering_unit(ticket):
     """The unit named under a public reply: the citizen learns which unit answered, never which officer."""
-    if ticket.reply_unit_id:
-        return Unit.get_by_id(ticket.reply_unit_id).name
-    return Unit.select(Unit.name).where(Unit.kind == "commission").scalar() or "县纪委监委"
+    return Unit.get_by_id(ticket.reply_unit_id).name if ticket.reply_unit_id else Unit.commission_name()
 
 
 def follow_merges(ticket):

@@ -129,7 +129,7 @@ def test_no_citizen_message_holds_anything_internal(officers, county, channels, 
         assert CANARY not in text and "窗口办事拖拉" not in text
         for officer in o.values():
             assert officer.full_name not in text
-    assert any("已责令窗口整改" in text for text in sms)
+    assert any("已责令窗口整改" in text and "县医疗保障局已答复" in text for text in sms)  # the unit that answered
     assert any("重新交" in text for text in sms)
 
 

@@ -60,7 +60,7 @@ def enterprise():
         try:
             ticket = appeals.enterprise_appeal(form.get("company"), form.get("credit_code"), form.get("name"),
                                                form.get("phone"), form.get("category"), form.get("content"))
-            return received_page(ticket.query_code, real_name=True, enterprise=True)
+            return received_page(ticket.query_code, real_name=True)
         except appeals.Refused as refused:
             return enterprise_page(status=422, errors=refused.errors)
     return enterprise_page()

@@ -115,7 +115,7 @@ def timeline(ticket, wf):
         data = json.loads(e.data) if e.data else {}
         details = []
         for key, value in data.items():
-            if key in ("comment", "result", "co_unit_id"):
+            if key in ("comment", "result"):
                 continue
             shown = GRADE_TITLES.get(value, value) if key == "grade" else value
             details.append((FIELD_TITLES.get(key, key), shown))

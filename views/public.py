@@ -162,8 +162,8 @@ def rate():
     if ticket is not None:  # a complaint to follow: she leaves with its query code
         return received_page(ticket.query_code, real_name=bool(evaluation.contact_id), kiosk=kiosk,
                              back=back_to_start(form), rating=True)
-    return render_template("public/thanks.html", evaluation=evaluation, ticket=ticket, kiosk=kiosk,
-                           back=back_to_start(form), bad=scales.GRADE_OF[evaluation.level] == scales.BAD)
+    return render_template("public/thanks.html", kiosk=kiosk, back=back_to_start(form),
+                           bad=scales.GRADE_OF[evaluation.level] == scales.BAD)
 
 
 def back_to_start(form):

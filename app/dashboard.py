@@ -51,7 +51,8 @@ def _bad_rating_tickets(start, end, unit_ids):
     A rating's ticket carries the rating's unit and time (it is received when the rating was),
     so the period and the units are the ticket's own, read from one small partial index.
     """
-    query = within(Ticket.select().where(Ticket.bad_rating), Ticket.created_at, start, end)
+    query = figures.not_about_left_out(within(Ticket.select().where(Ticket.bad_rating), Ticket.created_at,
+                                              start, end), Ticket.staff)
     if unit_ids is not None:
         query = query.where(Ticket.unit.in_(list(unit_ids)))
     return query
@@ -185,7 +186,8 @@ def reasons(start=None, end=None, unit_ids=None):
 def overdue_now(unit_ids=None, at=None):
     """Open problems past their current deadline."""
     from models import now
-    query = Ticket.select().where(Ticket.status == "open", Ticket.due_at < (at or now()))
+    query = figures.not_about_left_out(Ticket.select().where(Ticket.status == "open", Ticket.due_at < (at or now())),
+                                       Ticket.staff)
     if unit_ids is not None:
         query = query.where(Ticket.handling_unit.in_(list(unit_ids)))
     return query.count()

@@ -6,12 +6,43 @@
 - solved / explained: problems closed in the period, by how they were closed;
 - open: problems registered before the period's end and not closed by then.
 """
+import contextlib
+import contextvars
 import datetime
 
 from peewee import SQL, Case, fn
 
 from app import scales
 from models import Message, Ticket
+
+
+# The roster officer whose ratings and tickets the figures being counted leave out: the figures an
+# accused officer's own account reads never count what was said about him (v21).
+_LEFT_OUT = contextvars.ContextVar("left_out_staff", default=None)
+
+
+@contextlib.contextmanager
+def leaving_out(staff_id):
+    """Every figure counted in the block leaves out officer `staff_id`'s ratings and tickets (None: none).
+
+    Counted from the rows, not the tallies, which do not split a unit's counts by officer: a
+    unit's handful of months, not a province's.
+    """
+    token = _LEFT_OUT.set(staff_id or None)
+    try:
+        yield
+    finally:
+        _LEFT_OUT.reset(token)
+
+
+def left_out():
+    return _LEFT_OUT.get()
+
+
+def not_about_left_out(query, staff_field):
+    """`query` less the rows about the officer being left out, if any."""
+    staff_id = _LEFT_OUT.get()
+    return query if staff_id is None else query.where(staff_field.is_null() | (staff_field != staff_id))
 
 
 def month_bounds(year, month):
@@ -42,7 +73,8 @@ def grades(start=None, end=None, unit_ids=None):
 def problems(start=None, end=None, unit_ids=None, symposium=False):
     """{accepted, solved, explained, open, closed, closed_on_time} for problems in [start, end)."""
     from app import ticket_tallies
-    base = Ticket.select().where(Ticket.symposium.is_null(not symposium), Ticket.merged_into.is_null())
+    base = not_about_left_out(Ticket.select().where(Ticket.symposium.is_null(not symposium),
+                                                    Ticket.merged_into.is_null()), Ticket.staff)
     if unit_ids is not None:
         base = base.where(Ticket.handling_unit.in_(list(unit_ids)))
     accepted = by_months(
@@ -66,7 +98,7 @@ def by_months(start, end, tallied, raw):
     days counted from the tickets themselves, through the indexes on their times.
     """
     from app.tallies import split
-    whole, edges = split(start, end)
+    whole, edges = split(start, end) if left_out() is None else (None, [(start, end)])
     parts = ([tallied(*whole)] if whole is not None else []) + [raw(lo, hi) for lo, hi in edges]
     return {name: sum(part[name] for part in parts) for name in parts[0]}
 
@@ -100,6 +132,7 @@ def _closed_in(start, end, unit_ids, symposium):
                           Ticket.merged_into.is_null()), Ticket.closed_at, start, end)
     if unit_ids is not None:
         query = query.where(Ticket.handling_unit.in_(list(unit_ids)))
+    query = not_about_left_out(query, Ticket.staff)
     closed, solved, explained, on_time = (int(n or 0) for n in query.tuples()[0])
     return {"closed": closed, "solved": solved, "explained": explained, "on_time": on_time}
 

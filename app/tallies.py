@@ -15,7 +15,7 @@ from collections import defaultdict
 from peewee import EXCLUDED, PostgresqlDatabase, fn
 
 from app.db import compiled
-from app.figures import month_bounds
+from app.figures import left_out, month_bounds, not_about_left_out
 from models import LEVELS, Evaluation, EvaluationReason, RatingTally, Ticket, db
 
 LEVEL_COLUMNS = tuple(level for level, _label in LEVELS)
@@ -211,6 +211,9 @@ def _counted(start, end, unit_ids, by, sums=EACH_LEVEL):
         raise ValueError(f"cannot group ratings by {by} together")
     grain = grains.pop() if grains else "u"
     out = {}
+    if left_out() is not None:  # the tallies do not split a unit's ratings by officer
+        _add_raw(out, by, start, end, unit_ids, sums)
+        return out
     if grain == "d":
         _add_tallies(out, grain, by, start, end, unit_ids, sums)
         return out
@@ -249,6 +252,14 @@ def in_period(query, model, start, end, unit_ids=None):
 
 def last_day(start=None, end=None, unit_ids=None):
     """The last day in [start, end) with a rating counted, or None."""
+    if left_out() is not None:
+        from app.figures import within
+        found = within(not_about_left_out(Evaluation.select(fn.MAX(Evaluation.created_at)).where(
+            Evaluation.excluded == False), Evaluation.staff), Evaluation.created_at, start, end)  # noqa: E712
+        if unit_ids is not None:
+            found = found.where(Evaluation.unit.in_(list(unit_ids)))
+        found = found.scalar()
+        return as_date(found) if found is not None else None
     found = in_period(RatingTally.select(fn.MAX(RatingTally.period)).where(RatingTally.grain == "d"),
                       RatingTally, start, end, unit_ids).scalar()
     return as_date(found) if found is not None else None
@@ -358,7 +369,7 @@ def _add_raw(out, by, start, end, unit_ids, sums):
         Evaluation.excluded == False)  # noqa: E712
     if "reason" in by:
         query = query.join(EvaluationReason)
-    query = within(query, Evaluation.created_at, start, end)
+    query = not_about_left_out(within(query, Evaluation.created_at, start, end), Evaluation.staff)
     if unit_ids is not None:
         query = query.where(Evaluation.unit.in_(list(unit_ids)))
     for row in query.group_by(*columns, Evaluation.level).tuples():

@@ -27,6 +27,8 @@ def staff_options():
     query = Staff.select(Staff.id, Staff.name, Staff.number).order_by(Staff.number)
     if user_role() in UNIT_BOUND:
         query = query.where(Staff.unit.in_(own_unit_ids()))
+    if accused_staff_id():
+        query = query.where(Staff.id != accused_staff_id())
     # As tuples: a province's thousands of officers are in every page's filter menu.
     return [(str(i), f"{name}（{number}）") for i, name, number in query.tuples()]  # as Staff.__str__
 
@@ -39,6 +41,18 @@ class FilterGrade(FilterEqual):
 
     def apply(self, query, value):
         return query.where(Evaluation.level.in_(self.levels(value)))
+
+
+def accused_staff_id():
+    """The roster officer the logged-in account is: ratings of him never reach it (v21), or None."""
+    return getattr(current_user, "staff_id", None) if current_user.is_authenticated else None
+
+
+def about_someone_else(query, staff_id):
+    """`query` of evaluations less those of the officer `staff_id` (None: all of them)."""
+    if not staff_id:
+        return query
+    return query.where(Evaluation.staff.is_null() | (Evaluation.staff != staff_id))
 
 
 def appeal_link(view, context, model, name):
@@ -130,6 +144,10 @@ class EvaluationAdmin(OrgModelView):
                       else self._get_default_order()[0])
         return (getattr(Evaluation, name) if isinstance(name, str) else name), bool(desc)
 
+    def scope(self, query):
+        # The officer a rating is about never reads it, on any list, page or export of his account.
+        return about_someone_else(super().scope(query), accused_staff_id())
+
     def _narrow(self, query, search=None, filters=None):
         """The conditions of Flask-Admin's get_list, on any query of evaluations: scope, search, filters."""
         query = self.scope(query)
@@ -149,7 +167,7 @@ class EvaluationAdmin(OrgModelView):
 
     def _tallied(self, search, filters):
         """What the rating tallies can answer of the list (paging.Timeline's arguments), or None."""
-        if search:
+        if search or accused_staff_id():  # the tallies count every officer's ratings
             return None
         units = set(own_unit_ids()) if user_role() in UNIT_BOUND else None
         levels, first, last = set(LEVEL_COLUMNS), None, None

@@ -235,8 +235,9 @@ class HandlingView(SecureBaseView):
         if current_user.role != HANDLER:
             abort(403)
         evaluation = Evaluation.get_or_none(Evaluation.id == evaluation_id)
-        if evaluation is None or evaluation.unit_id not in own_unit_ids():
-            abort(404)
+        if evaluation is None or evaluation.unit_id not in own_unit_ids() or (
+                current_user.staff_id and evaluation.staff_id == current_user.staff_id):
+            abort(404)  # nobody reads, or appeals, a rating of himself
         existing = Ticket.get_or_none(Ticket.evaluation == evaluation, Ticket.workflow == "appeal")
         if existing is not None:
             flash(_("This evaluation has already been appealed (%(code)s).", code=existing.code), "info")
@@ -251,7 +252,8 @@ class HandlingView(SecureBaseView):
                 ticket = tickets.open_ticket(
                     "appeal", title=f"评价申诉：{evaluation.unit.name} #{evaluation.id}", content=reason,
                     source=evaluation.channel, actor_user=current_user, unit=evaluation.unit_id,
-                    handling_unit=evaluation.unit_id, evaluation=evaluation.id)
+                    handling_unit=evaluation.unit_id, evaluation=evaluation.id,
+                    window=evaluation.window_id, staff=evaluation.staff_id)  # hidden from the officer rated
                 flash(_("Appeal submitted (%(code)s); the discipline commission will review it.", code=ticket.code),
                       "success")
                 return redirect(url_for(".show", ticket_id=ticket.id))

@@ -9,6 +9,7 @@ from peewee import fn
 
 from app import dashboard
 from app.figures import headline as figures_for
+from app.figures import leaving_out as figures_leaving_out
 from app.figures import month_before, month_bounds
 from app.roles import COMMISSION, UNIT_BOUND, AUDITOR, BUREAU, role_label
 from models import UNIT_KINDS, Evaluation, Message, Staff, Ticket, Unit, Window
@@ -118,13 +119,14 @@ class HomeView(AdminIndexView):
         if unit_id:  # one unit (and those under it), within what the officer may see
             chosen = set(Unit.subtree_ids(unit_id))
             unit_ids = chosen if unit_ids is None else chosen & set(unit_ids)
-        figures = headline_figures(unit_ids, start, end)
         units = Unit.select(Unit.id, Unit.name).where(Unit.active).order_by(Unit.kind, Unit.code)
         if current_user.role in UNIT_BOUND:
             units = units.where(Unit.id.in_(own_unit_ids()))
-        return self.render(
-            "admin/home.html", **dict(
-                context, figures=figures, start=start, last=last, unit_id=unit_id, units=list(units),
+        # An officer on the roster reads his unit's figures without what was said about him.
+        with figures_leaving_out(current_user.staff_id):
+            figures = headline_figures(unit_ids, start, end)
+            context.update(
+                figures=figures, start=start, last=last, unit_id=unit_id, units=list(units),
                 links=figure_links(start, last, unit_id),
                 periods=period_choices(datetime.date.today()),
                 national=dashboard.national(start, end, unit_ids, figures),
@@ -135,4 +137,5 @@ class HomeView(AdminIndexView):
                 by_staff=dashboard.rankings(start, end, unit_ids, "staff", top=RANKED_SHOWN),
                 trend=dashboard.monthly_trend(start, end, unit_ids),
                 weekly=dashboard.weekly_trend(start, end, unit_ids), channels=dashboard.channels(start, end, unit_ids),
-                reasons=dashboard.reasons(start, end, unit_ids), min_sample=dashboard.MIN_SAMPLE))
+                reasons=dashboard.reasons(start, end, unit_ids), min_sample=dashboard.MIN_SAMPLE)
+        return self.render("admin/home.html", **context)

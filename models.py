@@ -507,6 +507,35 @@ class AuditLog(BaseModel):
             detail=detail, ip=ip or "", created_at=now())
 
 
+ACCOUNT_REQUEST_KINDS = (
+    ("grant", _l("Grant a role")),
+    ("password", _l("Reset the password")),
+    ("second_factor", _l("Reset the second factor")),
+)
+ACCOUNT_REQUEST_STATUSES = (
+    ("pending", _l("Awaiting approval")),
+    ("approved", _l("Approved")),
+    ("rejected", _l("Rejected")),
+    ("withdrawn", _l("Withdrawn")),
+)
+
+
+class AccountRequest(BaseModel):
+    """A change to a commission or auditor account that two people make (v25): the security
+    administrator asks, a commission leader approves, and only then is it applied."""
+    user = ForeignKeyField(User, backref="account_requests", on_delete="RESTRICT", verbose_name=_l("Account"))
+    kind = CharField(max_length=16, choices=ACCOUNT_REQUEST_KINDS, verbose_name=_l("Request"))
+    role = CharField(max_length=16, default="", verbose_name=_l("Role"))  # the role a grant gives
+    reason = TextField(verbose_name=_l("Reason"))
+    requested_by = ForeignKeyField(User, on_delete="RESTRICT", verbose_name=_l("Requested by"))
+    requested_at = DateTimeField(default=now, verbose_name=_l("Requested"))
+    status = CharField(max_length=16, default="pending", index=True, choices=ACCOUNT_REQUEST_STATUSES,
+                       verbose_name=_l("Status"))
+    decided_by = ForeignKeyField(User, null=True, on_delete="RESTRICT", verbose_name=_l("Decided by"))
+    decided_at = DateTimeField(null=True, verbose_name=_l("Decided"))
+    decision = TextField(default="", verbose_name=_l("Decision note"))
+
+
 class ApiToken(BaseModel):
     """A machine's key to the officer endpoints of the open API; only its hash is kept (v6)."""
     user = ForeignKeyField(User, backref="api_tokens", on_delete="RESTRICT", verbose_name=_l("Account"))
@@ -581,6 +610,8 @@ class CalendarDay(BaseModel):
 class Notification(BaseModel):
     """The outbox: shown in the admin now; an SMS or mail gateway can send it later."""
     role = CharField(max_length=16, index=True, verbose_name=_l("Role"))
+    # A notice to one account only (its role changed, its password was reset: v25); None: the role's.
+    user = ForeignKeyField(User, null=True, on_delete="RESTRICT", verbose_name=_l("Account"))
     unit = ForeignKeyField(Unit, null=True, on_delete="RESTRICT", verbose_name=_l("Unit"))
     ticket = ForeignKeyField(Ticket, null=True, backref="notifications", on_delete="RESTRICT",
                              verbose_name=_l("Ticket"))
@@ -778,6 +809,6 @@ class TicketTally(BaseModel):
 ALL_MODELS = (SystemSetting, Unit, Window, Staff, Reason, Contact, Evaluation, EvaluationReason,
               Message, Symposium, User, Ticket, TicketEvent, AuditLog, WorkflowVersion, WorkflowFile, CalendarDay,
               Notification, Attachment, CoHandling, ApiToken, FraudSignal, Accountability, CaseVolume,
-              RatingTally, TicketTally, LoginThrottle, Channel, Delivery)
+              RatingTally, TicketTally, LoginThrottle, Channel, Delivery, AccountRequest)
 
 __all__ = [m.__name__ for m in ALL_MODELS] + ["db", "fn", "JOIN", "ALL_MODELS", "mask_phone", "mask_url"]

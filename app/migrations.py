@@ -267,6 +267,14 @@ def v24_merged_tickets_settled(migrator):
         tickets.settle_merged(Ticket.get_by_id(target))
 
 
+def v25_two_person_accounts(migrator):
+    """三员分立 in fact: changes to commission and auditor accounts wait for a leader's approval,
+    and a notice may be addressed to one account."""
+    from models import AccountRequest, Notification
+    db.create_tables([AccountRequest], safe=True)
+    ensure_columns(migrator, Notification, ["user"])
+
+
 # version -> function(migrator) bringing the schema from version-1 to version.
 # Version 1 is the first released schema (tests/data/schema_v1.*.sql).
 MIGRATIONS = {
@@ -293,6 +301,7 @@ MIGRATIONS = {
     22: v22_public_reply,
     23: v23_outbox,
     24: v24_merged_tickets_settled,
+    25: v25_two_person_accounts,
 }
 
 LATEST = max(MIGRATIONS, default=1)

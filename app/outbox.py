@@ -85,6 +85,30 @@ def notify(ticket, role, kind, at, unit=None, **values):
     return notification
 
 
+def notify_account(user, kind, message, at=None):
+    """A notice to one account about the account itself: on its notices page, and to its own mailboxes only."""
+    at = at or now()
+    notification = Notification.create(role=user.role, user=user, kind=kind, message=message, created_at=at)
+    channels = Channel.select(Channel.id).where(Channel.active, Channel.kind == "account", Channel.user == user.id)
+    for (channel_id,) in channels.order_by(Channel.id).tuples():
+        Delivery.create(notification=notification, channel=channel_id, scheduled_at=at, next_attempt_at=at,
+                        created_at=at)
+    return notification
+
+
+def notify_role(role, kind, message, at=None):
+    """A notice with no ticket to every account of a role that is not unit-bound (the leaders, say)."""
+    at = at or now()
+    notification = Notification.create(role=role, kind=kind, message=message, created_at=at)
+    users = User.select(User.id).where(User.role == role, User.active)
+    wanted = ((Channel.kind == "role") & (Channel.role == role)) | (
+        (Channel.kind == "account") & Channel.user.in_(users))
+    for (channel_id,) in Channel.select(Channel.id).where(Channel.active, wanted).order_by(Channel.id).tuples():
+        Delivery.create(notification=notification, channel=channel_id, scheduled_at=at, next_attempt_at=at,
+                        created_at=at)
+    return notification
+
+
 def notify_unit(ticket, unit_id, kind="co_chase", at=None, role="handler"):
     """A notice to one unit's officers about a ticket, e.g. a 催办 to a co-handling unit."""
     return notify(ticket, role, kind, at or now(), unit=unit_id)

@@ -1,11 +1,12 @@
 """The officer roles and which of them belong to the discipline commission.
 
-三员分立 (等保 2.0): three administrators, none of whom reads a complaint but the auditor, and
-no account is two of them (an account has one role, and nobody changes his own):
-- the system administrator keeps the organisation and the accounts of the officers who work
-  cases, and grants none of the three administrator roles;
-- the security administrator grants and withdraws every role, the three included, and resets a
-  lost second factor;
+三员分立 (等保 2.0): three administrators, no account is two of them (an account has one role, and
+nobody changes his own), and none of them alone can reach a complaint:
+- the system administrator keeps the organisation, makes accounts without a role and sets the
+  passwords of accounts that hold no commission or auditor role; he grants no role;
+- the security administrator grants and withdraws roles and sets no officer's password; granting
+  a commission or auditor role, or resetting such an account's password or second factor, is his
+  request that a commission leader approves (two-person rule, app/account_requests.py);
 - the auditor reads: the audit trail and every record, changing nothing.
 """
 from flask_babel import lazy_gettext as _l
@@ -36,6 +37,10 @@ ADMINISTRATORS = frozenset({SYSADMIN, SECADMIN, AUDITOR})
 
 # Only these ever see who complained.
 COMMISSION = frozenset({OFFICE, LEADER, INSPECTOR})
+# Granting these roles, and resetting the password or second factor of an account holding one,
+# takes the security administrator's request and a commission leader's approval.
+TWO_PERSON = COMMISSION | {AUDITOR}
+NO_ROLE = ""  # an account the system administrator made, waiting for the security administrator
 # A handler acts for one unit and sees only that unit's rows.
 UNIT_BOUND = frozenset({HANDLER})
 
@@ -46,4 +51,6 @@ CITIZEN = "citizen"  # not an account: the author of a 追评 made through the q
 def role_label(role):
     if role == CITIZEN:
         return _l("Citizen")
+    if role == NO_ROLE:
+        return _l("No role yet")
     return dict(ROLES).get(role, role)

@@ -30,7 +30,7 @@ CREATE = {
     "window": {"sysadmin", "office", "bureau"},
     "staff": {"sysadmin", "office", "bureau"},
     "reason": {"office", "bureau"},
-    "user": {"sysadmin", "secadmin"},
+    "user": {"sysadmin"},  # the security administrator grants roles, makes no account
     "evaluation": set(),
     "message": set(),
     "ticket": set(),

@@ -45,7 +45,7 @@ MODEL_VIEWS = {
                        NOBODY),
     "calendar":       (RATING_READERS, RATING_READERS, OFFICE, NOBODY, OFFICE, OFFICE),
     "user":           ({"sysadmin", "secadmin", "auditor"}, {"sysadmin", "secadmin", "auditor"},
-                       {"sysadmin", "secadmin"}, {"sysadmin", "secadmin"}, {"sysadmin", "secadmin", "auditor"}, NOBODY),
+                       {"sysadmin", "secadmin"}, {"sysadmin"}, {"sysadmin", "secadmin", "auditor"}, NOBODY),
     "auditlog":       ({"auditor"}, {"auditor"}, NOBODY, NOBODY, {"auditor"}, NOBODY),
     # Where notices go and what became of them: the commission's office alone (views/outbox.py).
     "channel":        (OFFICE, OFFICE, OFFICE, OFFICE, NOBODY, NOBODY),
@@ -84,6 +84,10 @@ ROUTES = {
     "calendar.add_year": OFFICE,
     "channel.send_test": OFFICE,
     "auditlog.verify": {"auditor"},
+    # Two-person rule: the security administrator asks, a commission leader decides, the auditor reads.
+    "account_requests.index": {"secadmin", "leader", "auditor"},
+    "account_requests.decide": {"leader"},
+    "account_requests.withdraw": {"secadmin"},
     "hotline.index": OFFICE,
     "hotline.rating": OFFICE,
     "hotline.message": OFFICE,
@@ -170,7 +174,7 @@ def url_arguments(world, own):
         "export_type": ["csv", "xlsx"], "fmt": ["png"],
         ("kind", "item_id"): [("window", window.id), ("staff", staff.id)],
         "token": [Window.get_by_id(world["w2"].id).token], "co_handling_id": [world[f"co_{side}"].id],
-        "channel_id": [world["channel_b"].id],
+        "channel_id": [world["channel_b"].id], "request_id": [world["account_request"].id],
     }
 
 

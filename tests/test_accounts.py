@@ -159,12 +159,12 @@ def test_a_bad_password_change_is_refused_and_keeps_the_old_one(client, make_use
 
 
 def test_an_administrators_reset_forces_a_change_and_ends_the_old_sessions(app, client, login_as, make_user):
-    officer = make_user("wang5", "office")
+    officer = make_user("wang5", "bureau")  # a commission officer's takes a leader's approval (test_two_person)
     theirs = app.test_client()
     login(theirs, "wang5")
     login_as("sysadmin")
     response = client.post(f"/admin/user/edit/?id={officer.id}", data={
-        "username": "wang5", "full_name": "王五", "role": "office", "active": "y", "new_password": "Reset-2026a",
+        "username": "wang5", "full_name": "王五", "active": "y", "new_password": "Reset-2026a",
         "csrf_token": csrf_token(client, f"/admin/user/edit/?id={officer.id}")})
     assert response.status_code == 302
     assert not logged_in(theirs)

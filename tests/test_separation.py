@@ -14,35 +14,79 @@ def save_account(client, url, **fields):
     return client.post(url, data={k: v for k, v in data.items() if v is not None})
 
 
-@pytest.mark.parametrize("role", sorted(ADMINISTRATORS))
-def test_the_system_administrator_grants_no_administrator_role(client, login_as, role):
+@pytest.mark.parametrize("role", sorted(ROLE_IDS))
+def test_the_system_administrator_makes_accounts_without_a_role(client, login_as, county, role):
     login_as("sysadmin")
-    response = save_account(client, NEW, username="new1", role=role, new_password="Qing@2026xx")
-    assert response.status_code == 422 and "由安全管理员设置和变更" in response.get_data(as_text=True)
-    assert not User.select().where(User.username == "new1").exists()
+    response = save_account(client, NEW, username="new1", role=role, unit=county["hall_a"].id,
+                            new_password="Qing@2026xx")
+    assert response.status_code == 302
+    assert User.get(User.username == "new1").role == ""
+    assert 'name="role"' not in client.get(NEW).get_data(as_text=True)  # nothing to choose
 
 
-def test_the_system_administrator_keeps_the_case_workers_accounts(client, login_as, county):
+def test_the_system_administrator_keeps_the_case_workers_passwords(client, login_as, make_user, county):
+    handler = make_user("h9", "handler", county["hall_a"])
     login_as("sysadmin")
-    assert save_account(client, NEW, username="h9", role="handler", unit=county["hall_a"].id,
-                        new_password="Qing@2026xx").status_code == 302
+    url = f"/admin/user/edit/?id={handler.id}"
+    assert save_account(client, url, username="h9", unit=county["hall_a"].id,
+                        new_password="Qing@2026yy").status_code == 302
+    handler = User.get_by_id(handler.id)
+    assert handler.role == "handler" and handler.check_password("Qing@2026yy") and handler.must_change_password
+
+
+@pytest.mark.parametrize("role", ["office", "leader", "inspector", "auditor"])
+def test_the_system_administrator_sets_no_password_of_the_commission_or_auditor(client, login_as, make_user, role):
+    officer = make_user("chen", role)
+    before = officer.password_hash
+    login_as("sysadmin")
+    url = f"/admin/user/edit/?id={officer.id}"
+    for change in ({"new_password": "Qing@2026yy"}, {"reset_second_factor": "y"}):
+        response = save_account(client, url, username="chen", **change)
+        assert response.status_code == 422, change
+        assert "安全管理员" in response.get_data(as_text=True)
+    assert User.get_by_id(officer.id).password_hash == before
 
 
 def test_the_system_administrator_cannot_touch_an_auditors_account(client, login_as, make_user):
     auditor = make_user("sun", "auditor")
     login_as("sysadmin")
     url = f"/admin/user/edit/?id={auditor.id}"
-    response = save_account(client, url, username="sun", role="auditor", active=None)  # deactivate
+    response = save_account(client, url, username="sun", active=None)  # deactivate
     assert response.status_code == 422 and User.get_by_id(auditor.id).active
 
 
-def test_the_security_administrator_grants_every_role(client, login_as, make_user):
-    officer = make_user("chen", "leader")
+def test_the_security_administrator_grants_roles_and_asks_for_the_commissions(client, login_as, make_user,
+                                                                               county):
+    waiting, officer = make_user("sun2", ""), make_user("chen", "leader")
+    handler = make_user("h1", "")
     login_as("secadmin")
-    assert save_account(client, NEW, username="sun2", role="auditor", new_password="Qing@2026xx").status_code == 302
-    url = f"/admin/user/edit/?id={officer.id}"
-    assert save_account(client, url, username="chen", role="inspector").status_code == 302
-    assert User.get(User.username == "sun2").role == "auditor" and User.get_by_id(officer.id).role == "inspector"
+    assert save_account(client, f"/admin/user/edit/?id={handler.id}", username="h1", role="handler",
+                        unit=county["hall_a"].id).status_code == 302
+    assert User.get_by_id(handler.id).role == "handler"
+    # A commission or auditor role needs a reason and then waits for a leader.
+    url = f"/admin/user/edit/?id={waiting.id}"
+    response = save_account(client, url, username="sun2", role="auditor")
+    assert response.status_code == 422 and "申请理由" in response.get_data(as_text=True)
+    assert save_account(client, url, username="sun2", role="auditor",
+                        request_reason="新任审计员，接替退休的孙某").status_code == 302
+    assert save_account(client, f"/admin/user/edit/?id={officer.id}", username="chen", role="inspector",
+                        request_reason="调任巡察办").status_code == 302
+    assert User.get_by_id(waiting.id).role == "" and User.get_by_id(officer.id).role == "leader"
+    from models import AccountRequest
+    assert sorted((r.user_id, r.kind, r.role, r.status) for r in AccountRequest.select()) == [
+        (waiting.id, "grant", "auditor", "pending"), (officer.id, "grant", "inspector", "pending")]
+
+
+def test_the_security_administrator_sets_no_officers_password(client, login_as, make_user, county):
+    handler, office = make_user("h1", "handler", county["hall_a"]), make_user("o1", "office")
+    login_as("secadmin")
+    for user in (handler, office):
+        before = user.password_hash
+        response = save_account(client, f"/admin/user/edit/?id={user.id}", username=user.username,
+                                role=user.role, unit=user.unit_id or "", new_password="Qing@2026yy")
+        assert response.status_code == 422 and "系统管理员" in response.get_data(as_text=True)
+        assert User.get_by_id(user.id).password_hash == before
+    assert client.get(NEW).status_code == 403  # nor makes accounts
 
 
 @pytest.mark.parametrize("role, other", [("secadmin", "auditor"), ("sysadmin", "office")])
@@ -67,8 +111,11 @@ def test_the_auditor_reads_and_changes_nothing(client, login_as, make_user):
     for url in ("/admin/auditlog/", "/admin/user/", "/admin/ticket/", "/admin/message/"):
         assert client.get(url).status_code == 200, url
     assert client.get(f"/admin/user/edit/?id={other.id}").status_code == 403
+    assert client.get("/admin/account-requests/").status_code == 200
     token = csrf_token(client, "/password")
     assert client.post(NEW, data={"username": "x", "role": "office", "csrf_token": token}).status_code == 403
+    assert client.post("/admin/account-requests/1/decide/",
+                       data={"decision": "approve", "csrf_token": token}).status_code == 403
 
 
 def test_an_account_holds_one_role_and_the_three_need_the_second_factor():

@@ -97,8 +97,12 @@ def build(county, make_user):
                                  scheduled_at=notice_b.created_at, next_attempt_at=notice_b.created_at,
                                  last_error="error=500")
     AuditLog.record("login", users["office"], users["office"])
+    # A password reset the security administrator asked for, awaiting a leader (two-person rule).
+    from models import AccountRequest
+    account_request = AccountRequest.create(user=make_user("t_inspector_2", "inspector"), kind="password",
+                                            reason="本人忘记密码", requested_by=users["secadmin"])
     return {
-        **county, "users": users, "problem_b": problem_b, "problem_a": problem_a, "message_b": message_b,
+        **county, "users": users, "account_request": account_request, "problem_b": problem_b, "problem_a": problem_a, "message_b": message_b,
         "message_a": message_a, "enterprise_b": enterprise_b, "meeting": meeting,
         "symposium_b": Ticket.get(Ticket.symposium == meeting.id), "evaluation_b": evaluation_b,
         "evaluation_a": evaluation_a, "attachment_b": attachment_b, "attachment_a": attachment_a,

@@ -24,6 +24,7 @@ from views.rules import WorkflowRulesView
 from views.outbox import ChannelAdmin, DeliveryAdmin
 from views.org import ReasonAdmin, StaffAdmin, UnitAdmin, UnitTreeView, WindowAdmin
 from views.tickets import MessageAdmin, TicketAdmin
+from views.account_requests import AccountRequestView
 from views.users import AuditLogAdmin, UserAdmin
 
 ORG = _l("Organisation")
@@ -76,6 +77,8 @@ def init_admin(app):
     admin.add_view(ChannelAdmin(Channel, name=_l("Notice channels"), endpoint="channel", category=SYSTEM))
     admin.add_view(DeliveryAdmin(Delivery, name=_l("Notices sent"), endpoint="delivery", category=SYSTEM))
     admin.add_view(UserAdmin(User, name=_l("Accounts"), category=SYSTEM))
+    admin.add_view(AccountRequestView(name=_l("Account approvals"), endpoint="account_requests",
+                                      url="account-requests", category=SYSTEM))
     admin.add_view(AuditLogAdmin(AuditLog, name=_l("Audit trail"), category=SYSTEM))
     return admin
 

@@ -461,9 +461,11 @@ class NotificationView(SecureBaseView):
 
     @expose("/")
     def index(self):
-        query = Notification.select().where(Notification.role == current_user.role)
+        # The role's notices, and those addressed to this account alone (never another account's).
+        roles = (Notification.role == current_user.role) & Notification.user.is_null()
         if current_user.role in UNIT_BOUND:
-            query = query.where(Notification.unit.in_(own_unit_ids() or [0]))
+            roles &= Notification.unit.in_(own_unit_ids() or [0])
+        query = Notification.select().where(roles | (Notification.user == current_user.id))
         if current_user.staff_id:
             about_me = Ticket.select(Ticket.id).where(Ticket.staff == current_user.staff_id)
             query = query.where(Notification.ticket.is_null() | Notification.ticket.not_in(about_me))

@@ -6,18 +6,23 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from peewee import JOIN
-from wtforms import BooleanField, PasswordField, SelectField
+from wtforms import BooleanField, PasswordField, SelectField, TextAreaField
 from wtforms.validators import ValidationError
 
-from app import audit, passwords
-from app.roles import ADMINISTRATORS, AUDITOR, ROLES, SECADMIN, SYSADMIN, UNIT_BOUND, role_label
+from app import account_requests, audit, outbox, passwords
+from app.account_requests import needs_approval
+from app.roles import ADMINISTRATORS, AUDITOR, NO_ROLE, ROLES, SECADMIN, SYSADMIN, UNIT_BOUND, role_label
 from models import AuditLog, Unit, User
 from views.base import SecureModelView
 from views.validators import NotBlank, Unique, strip
 
 class UserAdmin(SecureModelView):
+    """Accounts, split as 三员分立 wants (app/roles.py): the system administrator makes accounts
+    and sets passwords, the security administrator grants roles, and what would reach complaints
+    waits for a commission leader (app/account_requests.py)."""
     read_roles = frozenset({SYSADMIN, SECADMIN, AUDITOR})
     edit_roles = frozenset({SYSADMIN, SECADMIN})
+    create_roles = frozenset({SYSADMIN})
     export_roles = frozenset({SYSADMIN, SECADMIN, AUDITOR})
     column_list = ("username", "full_name", "role", "unit", "active", "must_change_password", "last_login_at",
                    "created_at")
@@ -30,17 +35,24 @@ class UserAdmin(SecureModelView):
     column_formatters = {"role": lambda v, c, m, n: role_label(m.role)}
     column_formatters_export = column_formatters
     column_filters = (
-        FilterEqual(User.role, _l("Role"), options=list(ROLES)),
+        FilterEqual(User.role, _l("Role"), options=[(NO_ROLE, _l("No role yet"))] + list(ROLES)),
         FilterEqual(User.active, _l("Active"), options=[("1", _l("Yes")), ("0", _l("No"))]),
     )
     form_columns = ("username", "full_name", "role", "unit", "staff", "active")
-    form_extra_fields = {"new_password": PasswordField(_l("New password")),
-                         "reset_second_factor": BooleanField(_l("Reset the second factor (lost phone)"))}
+    form_extra_fields = {
+        "new_password": PasswordField(_l("New password")),
+        "reset_second_factor": BooleanField(_l("Reset the second factor (lost phone)")),
+        "request_password_reset": BooleanField(_l("Request a password reset (a commission leader approves)")),
+        "request_reason": TextAreaField(_l("Reason for the request"), filters=[strip],
+                                        description=_l("Needed when granting a commission or auditor role "
+                                                       "or resetting such an account: the approving leader "
+                                                       "reads it.")),
+    }
     form_overrides = {"role": SelectField}
     form_args = {
         "username": {"validators": [NotBlank(), Unique(User.username, _l("Username %(value)s is already taken."))],
                      "filters": [strip]},
-        "role": {"choices": list(ROLES)},
+        "role": {"choices": [(NO_ROLE, _l("No role yet"))] + list(ROLES)},
     }
 
     def base_query(self):
@@ -49,16 +61,75 @@ class UserAdmin(SecureModelView):
     def _handle_join(self, query, field, joins):
         return query if getattr(field, "model", None) is Unit else super()._handle_join(query, field, joins)
 
+    def create_form(self, obj=None):
+        return self._fields_of_this_administrator(super().create_form(obj))
+
+    def edit_form(self, obj=None):
+        return self._fields_of_this_administrator(super().edit_form(obj))
+
+    def _fields_of_this_administrator(self, form):
+        if current_user.role == SYSADMIN:  # he grants no role and asks nothing of the leaders
+            for name in ("role", "request_password_reset", "request_reason"):
+                delattr(form, name)
+        return form
+
     def on_model_change(self, form, model, is_created):
-        before = None if is_created else User.get_by_id(model.id).role
-        if current_user.role == SYSADMIN and ADMINISTRATORS & {model.role, before}:
+        before = None if is_created else User.get_by_id(model.id)
+        before_role = before.role if before is not None else NO_ROLE
+        self._requests = []
+        if current_user.role == SYSADMIN:
+            self._sysadmin_change(form, model, is_created, before_role)
+        else:
+            self._secadmin_change(form, model, before_role)
+        if model.staff is not None and (model.unit is None or model.staff.unit_id not in Unit.subtree_ids(model.unit_id)):
+            raise ValidationError(_("The staff record must be of the account's own unit or a unit below it."))
+        if model.role in UNIT_BOUND and model.unit is None:
+            raise ValidationError(_("A handling unit officer must belong to a unit."))
+        if model.id == current_user.id and not model.active:
+            raise ValidationError(_("You cannot deactivate your own account."))
+
+    def _sysadmin_change(self, form, model, is_created, before_role):
+        model.role = before_role  # a new account has none until the security administrator grants one
+        if before_role in ADMINISTRATORS:
             raise ValidationError(_("Accounts of the system administrator, the security administrator and the "
                                     "auditor are made and changed by the security administrator."))
-        if not is_created and model.id == current_user.id and model.role != before:
-            raise ValidationError(_("Nobody changes his own role: ask the security administrator."))
         password = form.new_password.data or ""
+        if needs_approval(before_role) and (password or form.reset_second_factor.data):
+            raise ValidationError(_("The password and second factor of a commission or auditor account are reset "
+                                    "only on the security administrator's request with a commission leader's "
+                                    "approval (系统 → 账号审批)."))
         if is_created and not password:
             raise ValidationError(_("A new account needs a password."))
+        self._set_password(model, password, form.reset_second_factor.data)
+
+    def _secadmin_change(self, form, model, before_role):
+        if model.id == current_user.id and model.role != before_role:
+            raise ValidationError(_("Nobody changes his own role: ask the security administrator."))
+        password, reason = form.new_password.data or "", form.request_reason.data or ""
+        if password and before_role not in (SYSADMIN, SECADMIN):
+            raise ValidationError(_("The security administrator sets the password of administrator accounts only: "
+                                    "for a commission or auditor account tick “request a password reset”; any "
+                                    "other account's password is set by the system administrator."))
+        wanted = model.role
+        if wanted != before_role and needs_approval(wanted):
+            model.role = before_role  # granted when a leader approves
+            self._requests.append(("grant", wanted))
+        elif wanted != before_role:
+            model.must_change_password = model.must_change_password or wanted != NO_ROLE
+            model.end_sessions()
+        if form.request_password_reset.data:
+            self._requests.append(("password", ""))
+        if form.reset_second_factor.data and needs_approval(before_role):
+            self._requests.append(("second_factor", ""))
+            form.reset_second_factor.data = False
+        self._set_password(model, password, form.reset_second_factor.data)
+        for kind, role in self._requests:  # checked now, so that a refusal keeps the form as typed
+            try:
+                account_requests.check(model, kind, current_user, reason, role)
+            except account_requests.Refused as exc:
+                raise ValidationError(str(exc))
+
+    def _set_password(self, model, password, reset_second_factor):
         if password:
             found = passwords.problems(password, model.username)
             if found:
@@ -68,16 +139,24 @@ class UserAdmin(SecureModelView):
             # and the sessions opened with the old one end.
             model.must_change_password = True
             model.end_sessions()
-        if form.reset_second_factor.data and model.totp_secret:
+        if reset_second_factor and model.totp_secret:
             # The owner sets the app up again at the next login; sessions opened with the old one end.
             model.totp_secret, model.totp_last_step = "", 0
             model.end_sessions()
-        if model.staff is not None and (model.unit is None or model.staff.unit_id not in Unit.subtree_ids(model.unit_id)):
-            raise ValidationError(_("The staff record must be of the account's own unit or a unit below it."))
-        if model.role in UNIT_BOUND and model.unit is None:
-            raise ValidationError(_("A handling unit officer must belong to a unit."))
-        if model.id == current_user.id and not model.active:
-            raise ValidationError(_("You cannot deactivate your own account."))
+
+    def after_model_change(self, form, model, is_created):
+        super().after_model_change(form, model, is_created)
+        for kind, role in getattr(self, "_requests", ()):
+            account_requests.ask(model, kind, current_user, form.request_reason.data, role=role,
+                                 ip=request.remote_addr)
+            flash(_("Sent to the commission leaders for approval: %(what)s.",
+                    what=account_requests.KIND_TEXT[kind].format(role=role_label(role))), "info")
+        changed = [text for flag, text in ((form.new_password.data, "密码已由管理员重置"),
+                                           (form.reset_second_factor.data, "第二因子已由管理员重置"))
+                   if flag]
+        if not is_created and changed:
+            outbox.notify_account(model, "account_notice", "您的账号" + "、".join(changed) +
+                                  "，下次登录时须先设置新密码。如非您本人知情，请立即报告。")
 
     def audit_detail(self, form, model):
         changed = (" password changed" if form.new_password.data else "") + \

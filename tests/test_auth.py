@@ -85,6 +85,10 @@ def test_create_user_on_the_command_line(runner, county):
     result = runner.invoke(args=["create-user", "zhang", "--role", "handler", "--unit", "HA",
                                  "--password", "Strong@2026"])
     assert result.exit_code == 0, result.output
+    from models import AuditLog
+    # The installer's root of trust, on the record like any administrator's step.
+    row = AuditLog.get(AuditLog.action == "user_create")
+    assert row.actor_id is None and "cli role=handler" in row.detail
     refused = runner.invoke(args=["create-user", "li", "--role", "handler", "--password", "Strong@2026"])
     assert refused.exit_code != 0 and "必须" in refused.output
     duplicate = runner.invoke(args=["create-user", "zhang", "--role", "office", "--password", "Strong@2026"])

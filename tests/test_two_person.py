@@ -61,6 +61,11 @@ def test_the_system_administrator_cannot_make_himself_a_commission_officer(app, 
     assert save(admin, "/admin/user/new/", username="ghost", role="office",
                 new_password="Qing@2026pw").status_code == 302
     assert User.get(User.username == "ghost").role == ""
+    ghost = app.test_client()
+    login(ghost, "ghost", "Qing@2026pw")
+    ghost.post("/password", data={"current": "Qing@2026pw", "new": "Mine@2026own", "again": "Mine@2026own",
+                                  "csrf_token": csrf_token(ghost, "/password")})
+    assert "尚未授予角色" in ghost.get("/admin/").get_data(as_text=True)
     assert not reaches_the_complaint(app, "ghost", "Qing@2026pw")
     inspector = world["users"]["insp"]
     response = save(admin, f"/admin/user/edit/?id={inspector.id}", username="insp", new_password="Qing@2026pw")
@@ -93,6 +98,7 @@ def test_a_password_reset_is_asked_approved_told_and_audited(app, world):
     request = AccountRequest.get(AccountRequest.user == inspector.id)
     assert (request.kind, request.status, request.requested_by_id) == ("password", "pending", world["users"]["sec"].id)
     assert User.get_by_id(inspector.id).check_password(PASSWORD)  # nothing changed yet
+    assert "1 件账号申请等待您审批" in leader.get("/admin/").get_data(as_text=True)
     waiting = leader.get("/admin/account-requests/").get_data(as_text=True)
     assert "本人忘记密码，电话申请" in waiting and "重置登录密码" in waiting
     assert Notification.select().where(Notification.role == "leader", Notification.kind == "account_request").exists()

@@ -11,8 +11,8 @@ from app import dashboard
 from app.figures import headline as figures_for
 from app.figures import leaving_out as figures_leaving_out
 from app.figures import month_before, month_bounds
-from app.roles import COMMISSION, UNIT_BOUND, AUDITOR, BUREAU, role_label
-from models import UNIT_KINDS, Evaluation, Message, Staff, Ticket, Unit, Window
+from app.roles import AUDITOR, BUREAU, COMMISSION, LEADER, NO_ROLE, UNIT_BOUND, role_label
+from models import UNIT_KINDS, AccountRequest, Evaluation, Message, Staff, Ticket, Unit, Window
 from views.base import list_url, own_unit_ids, period_filter, read_period
 from views.input_guard import row_id
 
@@ -99,6 +99,14 @@ def _ranked_link(column, rated):
     return lambda key: pattern.replace("ZTCID", str(int(key)))
 
 
+def approvals_waiting(user):
+    """The account requests a leader may decide now (not those about his own account)."""
+    if user.role != LEADER:
+        return 0
+    from app.account_requests import pending
+    return pending().where(AccountRequest.user != user.id).count()
+
+
 class HomeView(AdminIndexView):
     @expose("/")
     def index(self):
@@ -107,7 +115,8 @@ class HomeView(AdminIndexView):
         unit_ids = own_unit_ids() if current_user.role in UNIT_BOUND else None
         org = organisation_figures(unit_ids)
         context = dict(org=org, role=role_label(current_user.role), figures=None, error=None,
-                       scope_unit=current_user.unit if unit_ids is not None else None)
+                       scope_unit=current_user.unit if unit_ids is not None else None,
+                       no_role=current_user.role == NO_ROLE, approvals=approvals_waiting(current_user))
         if current_user.role not in FIGURE_READERS:
             return self.render("admin/home.html", **context)
         try:

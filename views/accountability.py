@@ -10,7 +10,7 @@ from peewee import JOIN
 from wtforms import StringField
 from wtforms.validators import ValidationError
 
-from app.roles import AUDITOR, INSPECTOR, LEADER, OFFICE
+from app.roles import INSPECTOR, LEADER, OFFICE
 from models import ACCOUNTABILITY_KINDS, Accountability, Staff, Ticket, Unit
 from views.evaluations import staff_options
 from views.input_guard import row_id
@@ -18,7 +18,7 @@ from views.org import OrgModelView, units_hall_first, unit_options
 from views.validators import NotBlank, strip
 
 # Decided by the commission about officers: not for the units concerned to read.
-READERS = frozenset({OFFICE, LEADER, INSPECTOR, AUDITOR})
+READERS = frozenset({OFFICE, LEADER, INSPECTOR})
 RECORDERS = frozenset({OFFICE, INSPECTOR})
 
 

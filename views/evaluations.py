@@ -15,7 +15,7 @@ from markupsafe import Markup
 from peewee import JOIN
 
 from app import paging, scales
-from app.roles import AUDITOR, BUREAU, HANDLER, INSPECTOR, LEADER, OFFICE, UNIT_BOUND
+from app.roles import BUREAU, HANDLER, INSPECTOR, LEADER, OFFICE, UNIT_BOUND
 from app.tallies import LEVEL_COLUMNS
 from models import CHANNELS, LEVELS, Evaluation, EvaluationReason, Reason, Staff, Unit, Window
 from views.base import own_unit_ids, request_options, user_role
@@ -63,7 +63,7 @@ def appeal_link(view, context, model, name):
 
 
 class EvaluationAdmin(OrgModelView):
-    read_roles = frozenset({OFFICE, LEADER, INSPECTOR, BUREAU, AUDITOR, HANDLER})
+    read_roles = frozenset({OFFICE, LEADER, INSPECTOR, BUREAU, HANDLER})
     edit_roles = frozenset()  # ratings are evidence: nobody edits them
     export_roles = frozenset({OFFICE, LEADER, INSPECTOR, BUREAU, HANDLER})
     unit_field = Evaluation.unit

@@ -15,7 +15,7 @@ from wtforms import (FileField, HiddenField, IntegerField, RadioField, SelectFie
 from wtforms.validators import Optional
 
 from app import attachments, tickets
-from app.roles import (AUDITOR, BUREAU, COMMISSION, HANDLER, INSPECTOR, LEADER, OFFICE, UNIT_BOUND,
+from app.roles import (BUREAU, COMMISSION, HANDLER, INSPECTOR, LEADER, OFFICE, UNIT_BOUND,
                        role_label)
 from app.workflow.engine import FIELD_TITLES, GRADE_TITLES, InvalidInput
 from app.workflow.errors import ActionRefused, StaleTicket
@@ -26,18 +26,18 @@ from views.accountability import READERS as ACCOUNTABILITY_READERS, RECORDERS as
 from views.base import PAGE_MAX, SecureBaseView, own_unit_ids
 from views.errors import render_error
 
-TICKET_READERS = COMMISSION | {AUDITOR, HANDLER}
+TICKET_READERS = COMMISSION | {HANDLER}
 # Suggestions offered when classifying (分类处置); any text is accepted.
 CLASSIFICATIONS = ("作风问题", "办事效率", "服务态度", "吃拿卡要", "故意刁难", "政策咨询", "营商环境",
                    "民生诉求", "其他")
 
 
 def may_view(ticket, user):
-    """Commission and auditor see every ticket; a handler those its unit leads or co-handles;
+    """The commission sees every ticket (the auditor none: 三员分立); a handler those its unit leads or co-handles;
     nobody a ticket about himself."""
     if user.staff_id and ticket.staff_id == user.staff_id:
         return False
-    if user.role in COMMISSION or user.role == AUDITOR:
+    if user.role in COMMISSION:
         return True
     if user.role in UNIT_BOUND:
         units = own_unit_ids()

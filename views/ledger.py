@@ -7,14 +7,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app import ledger
-from app.roles import AUDITOR, COMMISSION, HANDLER, UNIT_BOUND
+from app.roles import COMMISSION, HANDLER, UNIT_BOUND
 from models import CHANNELS, AuditLog, Unit, now
 from views.base import SecureBaseView, own_unit_ids, read_period
 from views.errors import render_error
 
 
 class LedgerView(SecureBaseView):
-    read_roles = COMMISSION | {AUDITOR, HANDLER}
+    read_roles = COMMISSION | {HANDLER}
 
     def filters(self):
         """The officer's choices, within what the role may see; ValueError with a Chinese message."""

@@ -8,14 +8,14 @@ from flask_login import current_user
 
 from app import symposia, tickets
 from app.appeals import ENTERPRISE_CATEGORIES
-from app.roles import AUDITOR, INSPECTOR, LEADER, OFFICE
+from app.roles import INSPECTOR, LEADER, OFFICE
 from models import Symposium
 from views import contacts
 from views.base import SecureBaseView
 
 
 class SymposiumView(SecureBaseView):
-    read_roles = frozenset({OFFICE, LEADER, INSPECTOR, AUDITOR})
+    read_roles = frozenset({OFFICE, LEADER, INSPECTOR})
 
     @expose("/")
     def index(self):

@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from peewee import JOIN
 
-from app.roles import AUDITOR, HANDLER, INSPECTOR, LEADER, OFFICE
+from app.roles import HANDLER, INSPECTOR, LEADER, OFFICE
 from models import (CHANNELS, CLOSING_KINDS, MESSAGE_KINDS, MESSAGE_STATUSES, TICKET_STATUSES,
                     Contact, Message, Ticket, Unit)
 from views import contacts
@@ -19,7 +19,7 @@ from views.base import request_options
 from views.handling import stage_title, ticket_link, warning_badge
 from views.org import FilterUnitTree, OrgModelView, unit_options
 
-COMMISSION_READERS = frozenset({OFFICE, LEADER, INSPECTOR, AUDITOR})
+COMMISSION_READERS = frozenset({OFFICE, LEADER, INSPECTOR})
 
 
 def _contact_export(view, context, model, name):

@@ -53,6 +53,11 @@ def main(argv=None):
     start_sweeper(app)  # deadlines: reminders, yellow and red cards every five minutes
     from app.outbox import start_worker
     start_worker(app)  # notices out to the configured groups, mailboxes and the SMS gateway
+    from app import backup_schedule
+    if backup_schedule.start_scheduler(app):  # a verified copy every night, 30 daily and 12 monthly kept
+        print(f"自动备份：每天 {app.config['BACKUP_TIME']}，存到 {backup_schedule.settings['folder']}")
+    else:
+        print("自动备份已关闭（BACKUP_TIME=off）：请用计划任务定时执行 flask backup --prune。")
     print("按 Ctrl+C 停止。", flush=True)
     try:
         server.run()

@@ -14,7 +14,7 @@ csrf = SiteCSRFProtect()
 
 
 def create_app(config=None):
-    from app import auth, cli, config as app_config, db, headers, i18n, migrations, outbox, tickets
+    from app import auth, backup_schedule, cli, config as app_config, db, headers, i18n, migrations, outbox, tickets
     import views
 
     settings = app_config.load(config)
@@ -28,6 +28,7 @@ def create_app(config=None):
 
     db.init_app(app)
     outbox.configure(app.config)
+    backup_schedule.configure(app.config)
     if app.config.get("AUTO_UPGRADE", True):
         migrations.upgrade()
         tickets.init_app(app)

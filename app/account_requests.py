@@ -81,7 +81,7 @@ def ask(user, kind, requester, reason, role="", ip=""):
         what = describe(request)
         AuditLog.record("account_request", requester, user, detail=f"#{request.id} {kind} role={request.role} "
                                                                   f"reason={reason[:200]}", ip=ip)
-        outbox.notify_role(LEADER, "account_request",
+        outbox.notify_system(LEADER, "account_request",
                            f"安全管理员 {requester.username} 申请为账号 {user.username}（{user.full_name}）{what}，"
                            f"理由：{reason[:100]}。请在“系统 → 账号审批”中审批。")
         outbox.notify_account(user, "account_notice",

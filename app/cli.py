@@ -60,11 +60,18 @@ def upgrade_db():
 
 
 @click.command("backup")
-@click.argument("target", type=click.Path(dir_okay=False))
+@click.argument("target", required=False, type=click.Path(dir_okay=False))
+@click.option("--prune", is_flag=True, help="备份到 BACKUP_DIR，再删除超出保留数（30 份每日、12 份每月）的旧自动备份")
 @with_appcontext
-def backup(target):
-    """在线备份数据库，核验通过才命名为 TARGET / Back up the database while it runs, verified before it gets its name."""
+def backup(target, prune):
+    """在线备份数据库，核验通过才命名为 TARGET；--prune 供计划任务使用 / Back up the database while it runs."""
     from app import backup as backups
+    if prune:
+        if target:
+            raise click.UsageError("加 --prune 时备份存到 BACKUP_DIR，不用写文件名。")
+        return _scheduled_backup()
+    if not target:
+        raise click.UsageError("请写备份文件名（如 flask backup 备份/zhitongche.sqlite3），或加 --prune 备份到 BACKUP_DIR。")
     try:
         report = backups.backup(target)
     except backups.BackupError as exc:
@@ -72,6 +79,23 @@ def backup(target):
     _echo_counts(report.counts)
     click.echo(f"已备份到 {report.path}（{_size(report.size)}，结构版本 {report.version}），"
                f"副本已核验；校验值在 {backups.checksum_path(report.path).name}。")
+
+
+def _scheduled_backup():
+    """What run.py does each night, for cron or the Windows Task Scheduler."""
+    from app import backup as backups
+    from app import backup_schedule
+    outcome = backup_schedule.take()
+    if outcome.error:
+        raise click.ClickException(f"{outcome.error}（已通知系统管理员和安全管理员）")
+    report = outcome.report
+    _echo_counts(report.counts)
+    click.echo(f"已备份到 {report.path}（{_size(report.size)}，结构版本 {report.version}），"
+               f"副本已核验；校验值在 {backups.checksum_path(report.path).name}。")
+    kept = len(backup_schedule.copies())
+    click.echo(f"删除了 {len(outcome.pruned)} 份超出保留数的旧备份，{backup_schedule.settings['folder']} 里现有 "
+               f"{kept} 份自动备份（保留最近 {backup_schedule.KEEP_DAILY} 天每天一份、"
+               f"最近 {backup_schedule.KEEP_MONTHLY} 个月每月第一份）。")
 
 
 @click.command("restore")

@@ -1,5 +1,6 @@
 """Configuration: safe defaults, then environment variables, then explicit overrides."""
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -10,7 +11,8 @@ DEFAULT_INSTANCE = ROOT / "instance"
 ENV_KEYS = ("DATABASE_URL", "SECRET_KEY", "BABEL_DEFAULT_LOCALE", "INSTANCE_PATH", "WORKFLOWS_PATH",
             "RATING_RATE_LIMIT", "RATING_DEVICE_LIMIT", "MESSAGE_RATE_LIMIT", "MESSAGE_DEVICE_LIMIT",
             "RATELIMIT_STORAGE_URI", "PROXY_HOPS", "PUBLIC_BASE_URL", "RATING_SCALE", "RATING_CASE_NUMBER",
-            "TOTP_REQUIRED", "DELIVERY_MAX_ATTEMPTS", "DELIVERY_BACKOFF_SECONDS", "DELIVERY_LEASE_SECONDS")
+            "TOTP_REQUIRED", "DELIVERY_MAX_ATTEMPTS", "DELIVERY_BACKOFF_SECONDS", "DELIVERY_LEASE_SECONDS",
+            "BACKUP_TIME", "BACKUP_DIR")
 
 
 def defaults(instance_path):
@@ -62,6 +64,10 @@ def defaults(instance_path):
         "DELIVERY_MAX_ATTEMPTS": 6,
         "DELIVERY_BACKOFF_SECONDS": 60,
         "DELIVERY_LEASE_SECONDS": 300,
+        # The nightly backup run.py takes (app/backup_schedule.py): local time "HH:MM", or "off" where
+        # a scheduler runs `flask backup --prune`; the folder may be a second disk or a network share.
+        "BACKUP_TIME": "02:30",
+        "BACKUP_DIR": str(Path(instance_path) / "backups"),
     }
 
 
@@ -99,6 +105,11 @@ def check(config):
     if config["RATING_CASE_NUMBER"] not in ("optional", "off"):
         raise ConfigError("RATING_CASE_NUMBER 只能是 optional（评价页可填办件编号，一次一评）或 off，"
                           f"现在是 {config['RATING_CASE_NUMBER']!r}")
+    when = str(config["BACKUP_TIME"]).strip().lower()
+    if when != "off" and not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", when):
+        raise ConfigError("BACKUP_TIME 应是每天自动备份的时间，如 02:30（24 小时制），或 off（不自动备份，"
+                          f"由计划任务执行 flask backup --prune），现在是 {config['BACKUP_TIME']!r}")
+    config["BACKUP_TIME"] = when
 
 
 def _instance_secret(instance_path):

@@ -96,14 +96,11 @@ def notify_account(user, kind, message, at=None):
     return notification
 
 
-def notify_role(role, kind, message, at=None):
-    """A notice with no ticket to every account of a role that is not unit-bound (the leaders, say)."""
+def notify_system(role, kind, message, at=None):
+    """A notice about the system itself (a failed backup, an account request) to every officer of `role`: no ticket."""
     at = at or now()
-    notification = Notification.create(role=role, kind=kind, message=message, created_at=at)
-    users = User.select(User.id).where(User.role == role, User.active)
-    wanted = ((Channel.kind == "role") & (Channel.role == role)) | (
-        (Channel.kind == "account") & Channel.user.in_(users))
-    for (channel_id,) in Channel.select(Channel.id).where(Channel.active, wanted).order_by(Channel.id).tuples():
+    notification = Notification.create(role=role, unit=None, ticket=None, kind=kind, message=message, created_at=at)
+    for channel_id in route(role, None, None):
         Delivery.create(notification=notification, channel=channel_id, scheduled_at=at, next_attempt_at=at,
                         created_at=at)
     return notification
@@ -131,7 +128,8 @@ def route(role, unit_id, ticket):
     active accounts of that role (and unit). Never the account a ticket accuses; never the group of
     the accused officer's own unit, which may count him among its members.
     """
-    accused_unit = Staff.select(Staff.unit).where(Staff.id == ticket.staff_id).scalar() if ticket.staff_id else None
+    staff_id = ticket.staff_id if ticket is not None else None  # a system notice has no ticket
+    accused_unit = Staff.select(Staff.unit).where(Staff.id == staff_id).scalar() if staff_id else None
     wanted = (Channel.kind == "role") & (Channel.role == role) if role not in UNIT_BOUND else None
     if unit_id and unit_id != accused_unit:
         unit_cond = (Channel.kind == "unit") & (Channel.unit == unit_id)
@@ -139,8 +137,8 @@ def route(role, unit_id, ticket):
     users = User.select(User.id).where(User.role == role, User.active)
     if role in UNIT_BOUND:
         users = users.where(User.unit.in_(_unit_and_above(unit_id) or [0]))
-    if ticket.staff_id:
-        users = users.where(User.staff.is_null() | (User.staff != ticket.staff_id))
+    if staff_id:
+        users = users.where(User.staff.is_null() | (User.staff != staff_id))
     account_cond = (Channel.kind == "account") & Channel.user.in_(users)
     wanted = account_cond if wanted is None else wanted | account_cond
     return [c for (c,) in Channel.select(Channel.id).where(Channel.active, wanted).order_by(Channel.id).tuples()]

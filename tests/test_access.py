@@ -17,7 +17,7 @@ READ = {
     "auditlog": {"auditor"},
     "todo": {"office", "leader", "inspector", "handler", "bureau"},
     "supervision": {"office", "leader", "inspector"},
-    "notifications": {"office", "leader", "inspector", "handler", "bureau"},
+    "notifications": {"office", "leader", "inspector", "handler", "bureau", "sysadmin", "secadmin"},
     "rules": {"office", "leader", "inspector", "auditor"},
     "calendar": {"office", "leader", "inspector", "bureau", "auditor"},
     "qr": {"sysadmin", "office", "bureau", "handler"},

@@ -69,7 +69,7 @@ ROUTES = {
     "api.todo": EVERYONE,  # with the officer's own API token; each sees its own to-do
     "unit_tree.index": EVERYONE,
     "todo.index": COMMISSION | {"handler", "bureau"},
-    "notifications.index": COMMISSION | {"handler", "bureau"},
+    "notifications.index": COMMISSION | {"handler", "bureau", "sysadmin", "secadmin"},  # theirs: system notices
     "supervision.index": COMMISSION,
     "handle.index": TICKET_READERS,
     "handle.show": CASE_READERS,

@@ -15,8 +15,8 @@ from wtforms import (FileField, HiddenField, IntegerField, RadioField, SelectFie
 from wtforms.validators import Optional
 
 from app import attachments, tickets
-from app.roles import (BUREAU, COMMISSION, HANDLER, INSPECTOR, LEADER, OFFICE, UNIT_BOUND,
-                       role_label)
+from app.roles import (BUREAU, COMMISSION, HANDLER, INSPECTOR, LEADER, OFFICE, SECADMIN, SYSADMIN,
+                       UNIT_BOUND, role_label)
 from app.workflow.engine import FIELD_TITLES, GRADE_TITLES, InvalidInput
 from app.workflow.errors import ActionRefused, StaleTicket
 from models import (CHANNELS, Accountability, Attachment, CoHandling, Notification, Ticket, TicketEvent, Unit,
@@ -456,8 +456,8 @@ class SupervisionView(SecureBaseView):
 
 
 class NotificationView(SecureBaseView):
-    """我的通知: the outbox entries for this officer's role (and unit)."""
-    read_roles = TODO_ROLES
+    """我的通知: the outbox entries for this officer's role (and unit); the two administrators get system notices."""
+    read_roles = TODO_ROLES | {SYSADMIN, SECADMIN}
 
     @expose("/")
     def index(self):

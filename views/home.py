@@ -11,7 +11,7 @@ from app import dashboard
 from app.figures import headline as figures_for
 from app.figures import leaving_out as figures_leaving_out
 from app.figures import month_before, month_bounds
-from app.roles import AUDITOR, BUREAU, COMMISSION, LEADER, NO_ROLE, UNIT_BOUND, role_label
+from app.roles import AUDITOR, BUREAU, COMMISSION, LEADER, NO_ROLE, SECADMIN, SYSADMIN, UNIT_BOUND, role_label
 from models import UNIT_KINDS, AccountRequest, Evaluation, Message, Staff, Ticket, Unit, Window
 from views.base import list_url, own_unit_ids, period_filter, read_period
 from views.input_guard import row_id
@@ -107,6 +107,18 @@ def approvals_waiting(user):
     return pending().where(AccountRequest.user != user.id).count()
 
 
+def backup_status():
+    """The last backup for the two administrators: when, how long ago, where, and whether it is overdue."""
+    from app import backup_schedule
+    state = backup_schedule.status()
+    if state["age"] is not None:
+        minutes = int(state["age"].total_seconds() // 60)
+        state["age_text"] = (_("%(n)d minutes ago", n=minutes) if minutes < 60 else
+                             _("%(n)d hours ago", n=minutes // 60) if minutes < 48 * 60 else
+                             _("%(n)d days ago", n=minutes // (24 * 60)))
+    return state
+
+
 class HomeView(AdminIndexView):
     @expose("/")
     def index(self):
@@ -116,7 +128,8 @@ class HomeView(AdminIndexView):
         org = organisation_figures(unit_ids)
         context = dict(org=org, role=role_label(current_user.role), figures=None, error=None,
                        scope_unit=current_user.unit if unit_ids is not None else None,
-                       no_role=current_user.role == NO_ROLE, approvals=approvals_waiting(current_user))
+                       no_role=current_user.role == NO_ROLE, approvals=approvals_waiting(current_user),
+                       backup=backup_status() if current_user.role in (SYSADMIN, SECADMIN) else None)
         if current_user.role not in FIGURE_READERS:
             return self.render("admin/home.html", **context)
         try:

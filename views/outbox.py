@@ -17,13 +17,14 @@ from wtforms import SelectField, StringField
 from wtforms.validators import Optional, ValidationError
 
 from app import outbox
-from app.roles import ADMINISTRATORS, OFFICE, ROLES, UNIT_BOUND, role_label
+from app.roles import AUDITOR, OFFICE, ROLES, UNIT_BOUND, role_label
 from models import DELIVERY_STATUSES, Channel, Delivery, Notification, Ticket, AuditLog, db
 from views.base import SecureModelView
 
 
 def _role_choices():
-    return [("", "—")] + [(r, label) for r, label in ROLES if r not in ADMINISTRATORS]
+    """Not the auditor, who is told nothing; the two other administrators get system notices (a failed backup) only."""
+    return [("", "—")] + [(r, label) for r, label in ROLES if r != AUDITOR]
 
 
 class ChannelAdmin(SecureModelView):
@@ -131,7 +132,7 @@ NOTICE_LABELS = {
     "extension": _l("Extension request"), "extend_approved": _l("Extension approved"),
     "extend_rejected": _l("Extension rejected"), "citizen_accepted": _l("SMS: accepted"),
     "citizen_transfer": _l("SMS: transferred"), "citizen_replied": _l("SMS: answered"),
-    "citizen_reopened": _l("SMS: reopened"),
+    "citizen_reopened": _l("SMS: reopened"), "backup_failed": _l("Backup failed"),
 }
 
 

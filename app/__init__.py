@@ -14,7 +14,7 @@ csrf = SiteCSRFProtect()
 
 
 def create_app(config=None):
-    from app import auth, cli, config as app_config, db, headers, i18n, migrations, outbox, tickets
+    from app import audit, auth, cli, config as app_config, db, headers, i18n, migrations, outbox, tickets
     import views
 
     settings = app_config.load(config)
@@ -28,8 +28,10 @@ def create_app(config=None):
 
     db.init_app(app)
     outbox.configure(app.config)
+    audit.configure(app.config)
     if app.config.get("AUTO_UPGRADE", True):
         migrations.upgrade()
+        audit.note_key()
         tickets.init_app(app)
     i18n.init_app(app)
     csrf.init_app(app)

@@ -261,7 +261,7 @@ def check(extra_keys=(), checkpoints=()):
             bad_seals += 1
             problems.append(f"第 {row.id} 条：内容与它的校验值不符，记录被改动过。")
         if row.action in (SEAL_ACTION, KEY_ACTION):
-            named_keys += KEY_ID_RE.findall(row.detail)[:1]
+            named_keys += KEY_ID_RE.findall(row.detail)
         if row.id in wanted:
             seals_at[row.id] = row.row_hash
         prev_hash, prev_id = row.row_hash, row.id

@@ -21,7 +21,7 @@ def clock():
 
 
 def _detail(count, rows):
-    return f"404 查看本人范围以外的记录 {count} 次：{rows}" + ("…" if count > len(rows.split(", ")) else "")
+    return f"404 查看本人范围以外的记录 {count} 次：{rows}" + ("…" if len(rows.split(", ")) >= LISTED else "")
 
 
 def _add(rows, item):

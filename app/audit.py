@@ -277,7 +277,7 @@ def check(extra_keys=(), checkpoints=()):
             problems.append(f"校验点第 {row_id} 条不在审计记录里：这条及以后的记录被删除或截掉了。")
         elif not found.startswith(published):
             problems.append(f"校验点第 {row_id} 条不符：校验值现在是 {found[:16]}…，校验点记的是 {published[:16]}…："
-                            f"第 {row_id} 条或它以前的记录被改写并重新封存过。")
+                            f"第 {row_id} 条或它以前的记录被改写并重新封存过（先核对校验点没有抄错）。")
         else:
             result.checked_points.append((row_id, found))
     if bad_seals and keyed_from is None:

@@ -5,7 +5,7 @@ import datetime
 import pytest
 
 from app import probes, ratings, tickets
-from models import AuditLog, Evaluation
+from models import AuditLog
 
 START = datetime.datetime(2026, 12, 1, 9, 0, 0)
 

@@ -536,6 +536,15 @@ class AccountRequest(BaseModel):
     decision = TextField(default="", verbose_name=_l("Decision note"))
 
 
+class ScopeProbe(BaseModel):
+    """An officer's look-ups of rows outside his scope, gathered until they go into the audit trail (v27)."""
+    user = ForeignKeyField(User, primary_key=True, on_delete="RESTRICT")
+    since = DateTimeField()  # when his last audit row of this kind was written
+    count = IntegerField(default=0)  # look-ups since then, not yet in the trail
+    rows = TextField(default="")  # the first of them, "Ticket 12, Evaluation 7"
+    ip = CharField(max_length=64, default="")
+
+
 class ApiToken(BaseModel):
     """A machine's key to the officer endpoints of the open API; only its hash is kept (v6)."""
     user = ForeignKeyField(User, backref="api_tokens", on_delete="RESTRICT", verbose_name=_l("Account"))
@@ -809,6 +818,6 @@ class TicketTally(BaseModel):
 ALL_MODELS = (SystemSetting, Unit, Window, Staff, Reason, Contact, Evaluation, EvaluationReason,
               Message, Symposium, User, Ticket, TicketEvent, AuditLog, WorkflowVersion, WorkflowFile, CalendarDay,
               Notification, Attachment, CoHandling, ApiToken, FraudSignal, Accountability, CaseVolume,
-              RatingTally, TicketTally, LoginThrottle, Channel, Delivery, AccountRequest)
+              RatingTally, TicketTally, LoginThrottle, Channel, Delivery, AccountRequest, ScopeProbe)
 
 __all__ = [m.__name__ for m in ALL_MODELS] + ["db", "fn", "JOIN", "ALL_MODELS", "mask_phone", "mask_url"]

@@ -14,7 +14,8 @@ csrf = SiteCSRFProtect()
 
 
 def create_app(config=None):
-    from app import auth, backup_schedule, cli, config as app_config, db, headers, i18n, migrations, outbox, tickets
+    from app import (audit, auth, backup_schedule, cli, config as app_config, db, headers, i18n, migrations,
+                     outbox, tickets)
     import views
 
     settings = app_config.load(config)
@@ -29,8 +30,10 @@ def create_app(config=None):
     db.init_app(app)
     outbox.configure(app.config)
     backup_schedule.configure(app.config)
+    audit.configure(app.config)
     if app.config.get("AUTO_UPGRADE", True):
         migrations.upgrade()
+        audit.note_key()
         tickets.init_app(app)
     i18n.init_app(app)
     csrf.init_app(app)

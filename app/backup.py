@@ -5,9 +5,12 @@ every page by `PRAGMA integrity_check`, every table counted; PostgreSQL: pg_rest
 table of contents), and only then linked to the target name, which is never overwritten. Its
 SHA-256 goes beside it (`TARGET.sha256`, the format `sha256sum -c` reads): SQLite keeps no
 checksums of its own, so a byte flipped inside a row would pass every structural check.
+A manifest goes beside it too (`TARGET.manifest.json`): its checksum, and the audit trail's
+checkpoint, for `flask audit verify --checkpoint-file` to prove later that no row up to it was rewritten.
 A restore checks the backup the same way before it touches the configured database.
 """
 import hashlib
+import json
 import os
 import shutil
 import sqlite3
@@ -19,7 +22,7 @@ from pathlib import Path
 
 from peewee import DatabaseError, PostgresqlDatabase
 
-from app import migrations
+from app import audit, migrations
 from models import (ALL_MODELS, AuditLog, CalendarDay, LoginThrottle, Reason, SystemSetting, WorkflowFile,
                     WorkflowVersion, db)
 
@@ -44,6 +47,7 @@ class Report:
     size: int = 0
     checksum: str = ""  # hex SHA-256 of the backup file; "" when a restore found none to compare
     upgraded_from: int = None  # restore: the backup's schema version, before the upgrade
+    checkpoint: tuple = None  # backup: (row id, seal) of the audit trail, a row inside the copy
 
 
 def table_names():
@@ -56,6 +60,10 @@ def is_postgres():
 
 def checksum_path(path):
     return Path(f"{path}.sha256")
+
+
+def manifest_path(path):
+    return Path(f"{path}.manifest.json")
 
 
 # --- backup ----------------------------------------------------------------------------------
@@ -73,6 +81,9 @@ def backup(target):
     os.close(fd)
     temporary = Path(name)
     try:
+        with db.connection_context():
+            # Before the copy: that row is inside it, and stays in the live chain whatever comes after.
+            checkpoint = audit.checkpoint()
         version, counts = (_dump_postgres if is_postgres() else _copy_sqlite)(temporary)
         _sync_file(temporary)
         checksum = _sha256(temporary)
@@ -81,11 +92,12 @@ def backup(target):
         raise BackupError(f"备份没有完成，没有保存：{exc}")
     finally:
         _remove(temporary, Path(f"{temporary}-journal"))
+    report = Report(target, version, counts, target.stat().st_size, checksum, checkpoint=checkpoint)
     try:
         _write_checksum(target, checksum)
+        _write_beside(manifest_path(target), json.dumps(_manifest(report), ensure_ascii=False, indent=2) + "\n")
     except OSError as exc:
-        raise BackupError(f"备份已保存为 {target}，但校验文件 {checksum_path(target).name} 没有写成：{exc}")
-    report = Report(target, version, counts, target.stat().st_size, checksum)
+        raise BackupError(f"备份已保存为 {target}，但校验文件或清单没有写成：{exc}")
     with db.connection_context():
         # After the copy, so this row is not inside the backup it describes.
         AuditLog.record("backup", None, detail=f"{target}（{report.size} 字节，结构版本 {version}，"
@@ -165,6 +177,7 @@ def restore(source, force=False):
     version = (_restore_postgres if is_postgres() else _restore_sqlite)(source)
     _forget_cached_rows()
     migrations.upgrade()  # an older backup comes up to this program's schema
+    audit.note_key()  # restored on another server: its key seals from here on, and the chain says so
     with db.connection_context():
         report = Report(source, migrations.current_version(), _live_counts(), source.stat().st_size, checksum,
                         upgraded_from=version)
@@ -391,10 +404,20 @@ def _sha256(path):
     return digest.hexdigest()
 
 
+def _manifest(report):
+    point = report.checkpoint
+    return {"file": report.path.name, "sha256": report.checksum, "bytes": report.size,
+            "schema_version": report.version, "rows": report.counts,
+            "audit_checkpoint": {"row": point[0], "seal": point[1]} if point else None}
+
+
 def _write_checksum(target, checksum):
-    side = checksum_path(target)
+    _write_beside(checksum_path(target), f"{checksum}  {target.name}\n")
+
+
+def _write_beside(side, text):
     partial = side.with_name(side.name + ".part")
-    partial.write_text(f"{checksum}  {target.name}\n", encoding="utf-8")
+    partial.write_text(text, encoding="utf-8")
     _sync_file(partial)
     os.replace(partial, side)
     _sync_dir(side.parent)

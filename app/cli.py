@@ -79,6 +79,9 @@ def backup(target, prune):
     _echo_counts(report.counts)
     click.echo(f"已备份到 {report.path}（{_size(report.size)}，结构版本 {report.version}），"
                f"副本已核验；校验值在 {backups.checksum_path(report.path).name}。")
+    from app import audit
+    click.echo(f"{audit.checkpoint_text(report.checkpoint, digits=64)}；"
+               f"已记入清单 {backups.manifest_path(report.path).name}，请与备份分开保存一份。")
 
 
 def _scheduled_backup():
@@ -154,6 +157,8 @@ def sweep_command():
     with db.connection_context():
         counts = sweep()
         bursts, uncased = detect_anomalies(case_numbers=current_app.config["RATING_CASE_NUMBER"] == "optional")
+        from app import probes
+        probes.flush()
     click.echo(f"提醒 {counts['remind']} 件，黄牌 {counts['yellow']} 件，红牌 {counts['red']} 件；"
                f"集中评价线索 {bursts} 条，无办件编号好评线索 {uncased} 条。")
 
@@ -291,18 +296,45 @@ def audit_group():
     """审计记录 / The audit trail."""
 
 
-@audit_group.command("verify")
-@with_appcontext
-def audit_verify():
-    """校验审计记录的哈希链，发现改动或删除时退出码为 1 / Check the audit trail's hash chain."""
+def _checkpoint(ctx, param, values):
     from app import audit
+    try:
+        return [audit.parse_checkpoint(value) for value in values]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc))
+
+
+@audit_group.command("verify")
+@click.option("--checkpoint", "checkpoints", multiple=True, callback=_checkpoint, metavar="条号:校验值",
+              help="与备份清单或月度报告上的校验点核对，可写多次 / a published checkpoint ROW:SEAL")
+@click.option("--checkpoint-file", "files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="从备份清单（.manifest.json）或月度报告（.docx）读出校验点 / checkpoints from a manifest or report")
+@click.option("--key-file", "key_files", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="另用这把审计密钥校验（换过密钥时的旧密钥文件）/ an earlier audit key")
+@with_appcontext
+def audit_verify(checkpoints, files, key_files):
+    """校验审计记录的封存链（及公布在外的校验点），发现改动或删除时退出码为 1 / Check the audit trail's seals."""
+    from app import audit
+    checkpoints = list(checkpoints)
+    for name in files:
+        try:
+            checkpoints += audit.read_checkpoints(name)
+        except (ValueError, OSError) as exc:
+            raise click.BadParameter(str(exc), param_hint="--checkpoint-file")
+    keys = [audit.read_key_file(name) for name in key_files]
     with db.connection_context():
-        count, problems = audit.verify()
-    for line in problems[:50]:
+        result = audit.check(keys, checkpoints)
+    for line in result.problems[:50]:
         click.echo(line)
-    if problems:
-        raise click.ClickException(f"审计记录有 {len(problems)} 处被改动或删除的痕迹（共 {count} 条）。")
-    click.echo(f"审计记录完整：{count} 条，逐条校验一致。")
+    if result.problems:
+        raise click.ClickException(f"审计记录有 {len(result.problems)} 处被改动或删除的痕迹（共 {result.count} 条）。"
+                                   f"/ The audit trail was changed: {len(result.problems)} problem(s).")
+    keyed = result.count - result.plain_rows
+    click.echo(f"审计记录完整：{result.count} 条，逐条校验一致（用审计密钥封存 {keyed} 条，"
+               f"升级前的旧式校验值 {result.plain_rows} 条；密钥指纹 {result.key_ids[0]}）。"
+               f"/ The audit trail is complete: {result.count} rows checked.")
+    for row_id, row_seal in result.checked_points:
+        click.echo(f"校验点第 {row_id} 条一致：{row_seal[:16]}… / checkpoint row {row_id} matches.")
 
 
 def init_app(app):

@@ -2,6 +2,7 @@
 import os
 import re
 import secrets
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -12,7 +13,7 @@ ENV_KEYS = ("DATABASE_URL", "SECRET_KEY", "BABEL_DEFAULT_LOCALE", "INSTANCE_PATH
             "RATING_RATE_LIMIT", "RATING_DEVICE_LIMIT", "MESSAGE_RATE_LIMIT", "MESSAGE_DEVICE_LIMIT",
             "RATELIMIT_STORAGE_URI", "PROXY_HOPS", "PUBLIC_BASE_URL", "RATING_SCALE", "RATING_CASE_NUMBER",
             "TOTP_REQUIRED", "DELIVERY_MAX_ATTEMPTS", "DELIVERY_BACKOFF_SECONDS", "DELIVERY_LEASE_SECONDS",
-            "BACKUP_TIME", "BACKUP_DIR")
+            "BACKUP_TIME", "BACKUP_DIR", "AUDIT_KEY_FILE")
 
 
 def defaults(instance_path):
@@ -68,6 +69,9 @@ def defaults(instance_path):
         # a scheduler runs `flask backup --prune`; the folder may be a second disk or a network share.
         "BACKUP_TIME": "02:30",
         "BACKUP_DIR": str(Path(instance_path) / "backups"),
+        # The key that seals the audit trail (app/audit.py): outside the database, so that whoever
+        # holds only the database cannot seal a rewritten row. Made on first start; back it up apart.
+        "AUDIT_KEY_FILE": str(Path(instance_path) / "audit_key"),
     }
 
 
@@ -82,6 +86,8 @@ def load(overrides=None):
     check(config)
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = _instance_secret(Path(config["INSTANCE_PATH"]))
+    if not config.get("AUDIT_KEY"):
+        config["AUDIT_KEY"] = _audit_key(Path(config["AUDIT_KEY_FILE"]))
     return config
 
 
@@ -114,15 +120,37 @@ def check(config):
 
 def _instance_secret(instance_path):
     """Generate the secret key once and keep it, so sessions survive a restart."""
-    instance_path.mkdir(parents=True, exist_ok=True)
-    key_file = instance_path / "secret_key"
+    return _kept_secret(instance_path / "secret_key")
+
+
+def _audit_key(key_file):
+    """The audit trail's sealing key, made once (mode 0600) where AUDIT_KEY_FILE says."""
+    from app.db import ConfigError
+    try:
+        key = _kept_secret(key_file)
+    except OSError as exc:
+        raise ConfigError(f"审计密钥文件 {key_file} 无法读写（{exc.strerror}）：检查 AUDIT_KEY_FILE 和目录权限。")
+    if len(key) < 32:
+        raise ConfigError(f"审计密钥文件 {key_file} 的内容太短（至少 32 个字符）：请换回备份的密钥文件。")
+    return key
+
+
+def _kept_secret(key_file):
+    """A random secret kept in `key_file`, written on the first call, readable by this account only."""
+    key_file.parent.mkdir(parents=True, exist_ok=True)
     if not key_file.exists():
-        # O_EXCL: two workers starting together must not write two different keys.
+        # Written whole beside it, then linked to its name: two workers starting together keep one
+        # key, and neither reads a file the other has only begun to write. mkstemp makes it 0600.
+        fd, temporary = tempfile.mkstemp(dir=key_file.parent, prefix=f".{key_file.name}.")
         try:
-            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
             with os.fdopen(fd, "w") as f:
                 f.write(secrets.token_hex(32))
+                f.flush()
+                os.fsync(f.fileno())
+            try:
+                os.link(temporary, key_file)
+            except FileExistsError:
+                pass
+        finally:
+            os.unlink(temporary)
     return key_file.read_text().strip()

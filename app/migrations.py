@@ -275,6 +275,16 @@ def v25_two_person_accounts(migrator):
     ensure_columns(migrator, Notification, ["user"])
 
 
+def v27_keyed_audit_seals(migrator):
+    """The audit trail sealed with a key kept outside the database; INSERT OR REPLACE refused on SQLite;
+    officers' look-ups outside their scope counted for the trail (app/probes.py)."""
+    from app import audit
+    from models import ScopeProbe
+    audit.install()
+    audit.start_sealing()
+    db.create_tables([ScopeProbe], safe=True)
+
+
 # version -> function(migrator) bringing the schema from version-1 to version.
 # Version 1 is the first released schema (tests/data/schema_v1.*.sql).
 MIGRATIONS = {
@@ -302,6 +312,7 @@ MIGRATIONS = {
     23: v23_outbox,
     24: v24_merged_tickets_settled,
     25: v25_two_person_accounts,
+    27: v27_keyed_audit_seals,
 }
 
 LATEST = max(MIGRATIONS, default=1)
@@ -340,7 +351,7 @@ def upgrade():
                 audit.install()
                 SystemSetting.write(VERSION_KEY, LATEST)
                 return 0, LATEST
-        for version in range(before + 1, LATEST + 1):
+        for version in sorted(v for v in MIGRATIONS if v > before):
             with db.atomic():
                 _exclusive()
                 if current_version() >= version:  # another process got here first

@@ -12,7 +12,7 @@ from docx.oxml.ns import qn
 from docx.shared import Pt
 from peewee import JOIN
 
-from app import dashboard, figures, ledger, workdays
+from app import audit, dashboard, figures, ledger, workdays
 from app.figures import month_before, month_bounds, within
 from app.i18n import in_chinese
 from models import ACCOUNTABILITY_KINDS, Accountability, Staff, Ticket, Unit, now
@@ -87,6 +87,8 @@ def monthly(year, month):
         "rankings": unit_rankings(start, end), "reasons": dashboard.reasons(start, end),
         "windows_most_bad": dashboard.rankings(start, end, None, "window", minimum=MIN_SAMPLE)["most_bad"][:TOP],
         **problem_details(start, end),
+        # The audit trail's head as it is now: on paper, out of reach of whoever edits the database.
+        "checkpoint": audit.checkpoint_text(audit.checkpoint()),
     }
 
 
@@ -211,6 +213,7 @@ def write_docx(r, target=None):
     if not r["typical"]:
         _para(doc, "本月没有办结的典型案例。")
     _para(doc, f"县纪委监委党风政风监督室　{r['made_at']:%Y年%m月%d日}", align=WD_ALIGN_PARAGRAPH.RIGHT)
+    _para(doc, r["checkpoint"], size=8)
     target = target if target is not None else io.BytesIO()
     doc.save(target)
     if hasattr(target, "seek"):

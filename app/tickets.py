@@ -404,6 +404,8 @@ def start_sweeper(app, every_seconds=300):
                     sweep()
                     from app.ratings import detect_anomalies
                     detect_anomalies(case_numbers=app.config["RATING_CASE_NUMBER"] == "optional")
+                    from app import probes
+                    probes.flush()  # look-ups outside an officer's scope still only counted
             except Exception:  # a failed round is logged; the next round tries again
                 app.logger.exception("deadline sweep failed")
             time.sleep(every_seconds)

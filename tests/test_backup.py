@@ -79,7 +79,8 @@ def test_a_backup_restored_into_a_fresh_instance_has_every_row(app, runner, hall
     reported = counts_in(result.output)
     assert reported["evaluation"] == 9 and reported["ticket"] == 3 and reported["unit"] == 1
     assert reported == before
-    assert sorted(p.name for p in target.parent.iterdir()) == [target.name, target.name + ".sha256"]  # no leftovers
+    assert sorted(p.name for p in target.parent.iterdir()) == sorted(  # no leftovers
+        [target.name, target.name + ".manifest.json", target.name + ".sha256"])
 
     restored = fresh_instance(tmp_path).test_cli_runner().invoke(args=["restore", str(target)])
     assert restored.exit_code == 0, restored.output

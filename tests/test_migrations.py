@@ -79,7 +79,12 @@ def test_version_1_database_is_upgraded_without_losing_data(conn):
     assert ticket.code == "ZTC-2026-0001" and ticket.bad_rating is False and ticket.revision == 0
     assert [e.action for e in ticket.events] == ["open"]
     from app import audit
-    assert audit.verify() == (2, [])  # the rows written before the chain are sealed into it
+    from models import AuditLog
+    # The rows written before the chain are sealed into it (plain SHA-256, as v20 sealed them in
+    # every county); v27 says from where on the key seals, in a row sealed with the key.
+    assert audit.verify() == (3, [])
+    assert [r.action for r in AuditLog.select().order_by(AuditLog.id)] == ["login_failed", "ticket_action", "audit_seal"]
+    assert audit.check().plain_rows == 2
     assert migrations.upgrade() == (migrations.LATEST, migrations.LATEST)  # nothing more to do
 
 

@@ -57,6 +57,16 @@ def _is_id(value):
     return re.fullmatch(r"[0-9]{1,19}", str(value)) is not None and int(value) < 2 ** 63
 
 
+def refuse_unseen(model, row_id):
+    """404 for a row the officer may not see, as for one that does not exist; a row that does exist
+    is a look-up outside his scope, counted for the audit trail (app/probes.py)."""
+    from app import probes
+    if current_user.is_authenticated and _is_id(row_id) and \
+            model.select().where(model._meta.primary_key == int(row_id)).exists():
+        probes.note(current_user, model.__name__, int(row_id), ip=request.remote_addr or "")
+    abort(404)
+
+
 PAGE_MAX = 10 ** 9  # no list has more pages, and its OFFSET still fits a 64-bit integer
 
 
@@ -246,7 +256,7 @@ class SecureModelView(RoleGate, ModelView):
     def _refuse_unseen_row(self):
         # Another unit's row answers as a row that does not exist: 404, confirming nothing.
         if request.args.get("id") is not None and self.get_one(request.args["id"]) is None:
-            abort(404)
+            refuse_unseen(self.model, request.args["id"])
 
     # A refused action answers 403 instead of Flask-Admin's quiet redirect to the list.
     @expose("/new/", methods=("GET", "POST"))

@@ -23,7 +23,7 @@ from models import (CHANNELS, Accountability, Attachment, CoHandling, Notificati
                     User, now)
 from views import contacts
 from views.accountability import READERS as ACCOUNTABILITY_READERS, RECORDERS as ACCOUNTABILITY_RECORDERS
-from views.base import PAGE_MAX, SecureBaseView, own_unit_ids
+from views.base import PAGE_MAX, SecureBaseView, own_unit_ids, refuse_unseen
 from views.errors import render_error
 
 TICKET_READERS = COMMISSION | {HANDLER}
@@ -167,7 +167,7 @@ class HandlingView(SecureBaseView):
     def load(self, ticket_id):
         ticket = Ticket.get_or_none(Ticket.id == ticket_id)
         if ticket is None or not may_view(ticket, current_user):
-            abort(404)  # never confirm that another unit's ticket exists
+            refuse_unseen(Ticket, ticket_id)  # never confirm that another unit's ticket exists
         return ticket
 
     def page(self, ticket, forms=None, status=200, open_action=None, reveal_form=None, revealed=False):
@@ -237,7 +237,7 @@ class HandlingView(SecureBaseView):
         evaluation = Evaluation.get_or_none(Evaluation.id == evaluation_id)
         if evaluation is None or evaluation.unit_id not in own_unit_ids() or (
                 current_user.staff_id and evaluation.staff_id == current_user.staff_id):
-            abort(404)  # nobody reads, or appeals, a rating of himself
+            refuse_unseen(Evaluation, evaluation_id)  # nobody reads, or appeals, a rating of himself
         existing = Ticket.get_or_none(Ticket.evaluation == evaluation, Ticket.workflow == "appeal")
         if existing is not None:
             flash(_("This evaluation has already been appealed (%(code)s).", code=existing.code), "info")

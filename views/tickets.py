@@ -15,7 +15,7 @@ from app.roles import HANDLER, INSPECTOR, LEADER, OFFICE
 from models import (CHANNELS, CLOSING_KINDS, MESSAGE_KINDS, MESSAGE_STATUSES, TICKET_STATUSES,
                     Contact, Message, Ticket, Unit)
 from views import contacts
-from views.base import request_options
+from views.base import refuse_unseen, request_options
 from views.handling import stage_title, ticket_link, warning_badge
 from views.org import FilterUnitTree, OrgModelView, unit_options
 
@@ -74,7 +74,7 @@ class MessageAdmin(OrgModelView):
         """The writer's full phone for this one page view, for a reason given and logged."""
         message = self.get_one(message_id)
         if message is None:
-            abort(404)
+            refuse_unseen(Message, message_id)
         if not contacts.sees_complainant():
             abort(403)
         form = contacts.RevealForm()
@@ -172,7 +172,7 @@ class TicketAdmin(OrgModelView):
         # The ticket page (facts, timeline, actions) replaces Flask-Admin's details.
         ticket = self.get_one(request.args.get("id", ""))
         if ticket is None:
-            abort(404)  # another unit's ticket is one that does not exist
+            refuse_unseen(Ticket, request.args.get("id", ""))  # another unit's ticket is one that does not exist
         return redirect(url_for("handle.show", ticket_id=ticket.id))
 
     def scope(self, query):

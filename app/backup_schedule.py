@@ -206,7 +206,7 @@ def newest_good(found):
 
 
 def prune(folder=None):
-    """Delete our copies retention no longer keeps (with their checksum files); returns the paths deleted."""
+    """Delete our copies retention no longer keeps (with their checksum and manifest files); returns the paths deleted."""
     folder = Path(folder or settings["folder"])
     found = copies(folder)
     keep = retained(found)
@@ -218,7 +218,7 @@ def prune(folder=None):
         if path in keep:
             continue
         try:
-            backups._remove(path, backups.checksum_path(path))
+            backups._remove(path, backups.checksum_path(path), backups.manifest_path(path))
             deleted.append(path)
         except OSError as exc:  # kept for the next night; the backup itself went well
             log.warning("could not delete the old backup %s: %s", path, exc)
@@ -233,8 +233,9 @@ def _remove_leftovers(folder):
         name = path.name
         ours_part = (name.startswith("." + PREFIX) and name.endswith((".part", ".part-journal"))
                      or NAME.match(name.removesuffix(".sha256.part")) and name.endswith(".sha256.part"))
-        orphan = (name.endswith(".sha256") and NAME.match(name.removesuffix(".sha256"))
-                  and not path.with_name(name.removesuffix(".sha256")).exists())
+        beside = next((s for s in (".sha256", ".manifest.json") if name.endswith(s)), None)
+        orphan = (beside is not None and NAME.match(name.removesuffix(beside))
+                  and not path.with_name(name.removesuffix(beside)).exists())
         try:
             if orphan or (ours_part and path.is_file() and path.stat().st_mtime < old):
                 path.unlink()

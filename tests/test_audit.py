@@ -108,10 +108,10 @@ def test_a_refusal_is_in_the_trail(client, login_as, county):
 
 
 def test_an_edit_is_recorded_with_before_and_after_and_no_secret(client, login_as, make_user, county):
-    officer = make_user("wang5", "office")
+    officer = make_user("wang5", "bureau")
     login_as("sysadmin")
     url = f"/admin/user/edit/?id={officer.id}"
-    response = client.post(url, data={"username": "wang5", "full_name": "王五（已调岗）", "role": "office",
+    response = client.post(url, data={"username": "wang5", "full_name": "王五（已调岗）",
                                       "active": "y", "new_password": "Reset-2026a", "csrf_token": csrf_token(client, url)})
     assert response.status_code == 302
     row = AuditLog.select().where(AuditLog.action == "update", AuditLog.object_type == "User").get()

@@ -14,6 +14,12 @@ from app import scales
 from models import Message, Ticket
 
 
+# The days any figure, list or report may be asked about: the working calendar's years. A date typed
+# beyond them (9999-12-31) would overflow the day after it, and no record lies there.
+FIRST_DAY = datetime.date(2000, 1, 1)
+LAST_DAY = datetime.date(2100, 12, 31)
+
+
 def month_bounds(year, month):
     """[first day, first day of the next month)."""
     return datetime.date(year, month, 1), datetime.date(year + (month == 12), month % 12 + 1, 1)

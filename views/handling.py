@@ -14,7 +14,7 @@ from wtforms import (FileField, HiddenField, IntegerField, RadioField, SelectFie
                      SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import Optional
 
-from app import attachments, tickets
+from app import attachments, filenames, tickets
 from app.roles import (AUDITOR, BUREAU, COMMISSION, HANDLER, INSPECTOR, LEADER, OFFICE, UNIT_BOUND,
                        role_label)
 from app.workflow.engine import FIELD_TITLES, GRADE_TITLES, InvalidInput
@@ -350,7 +350,7 @@ class HandlingView(SecureBaseView):
         if item is None:
             abort(404)
         return send_file(attachments.path_of(item), mimetype=item.content_type, as_attachment=True,
-                         download_name=item.filename)
+                         download_name=filenames.plain(item.filename, "附件"))
 
     @expose("/<int:ticket_id>/print/")
     def print_page(self, ticket_id):

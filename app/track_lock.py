@@ -41,7 +41,7 @@ def record_failure(code, subject=None, ip=""):
     `subject`: the ticket or message the code belongs to, if any, named in the audit trail's line.
     """
     at = auth.clock()
-    span = _span()
+    span, minutes = _span(), current_app.config["TRACK_LOCK_MINUTES"]
     limit = current_app.config["TRACK_LOCK_FAILURES"]
     this = TrackThrottle.code == code
     # Each step one statement, as app/auth.py counts logins: tries at the same moment all count.
@@ -57,7 +57,8 @@ def record_failure(code, subject=None, ip=""):
             this, TrackThrottle.failures >= limit, TrackThrottle.locked_until.is_null()).execute()
         if locked_now and subject is not None:
             AuditLog.record("track_locked", None, subject, ip=ip,
-                            detail=f"进度查询：电话后四位 1 小时内输错 {limit} 次，查询码锁定至 {at + span:%Y-%m-%d %H:%M}")
+                            detail=f"进度查询：电话后四位 {minutes} 分钟内输错 {limit} 次，"
+                                   f"查询码锁定至 {at + span:%Y-%m-%d %H:%M}")
         row = TrackThrottle.get(this)
     if row.locked_until is not None:
         raise Locked(row.locked_until)
@@ -67,6 +68,9 @@ def attempts(codes):
     """[(code, wrong tries counted now, last try, locked until or None)] for the office's view of a ticket."""
     at = auth.clock()
     rows = TrackThrottle.select().where(TrackThrottle.code.in_([c for c in codes if c]))
-    return [(row.code, row.failures if row.locked_until or row.first_at > at - _span() else 0, row.last_at,
-             row.locked_until if row.locked_until and row.locked_until > at else None)
-            for row in rows.order_by(TrackThrottle.code)]
+    shown = []
+    for row in rows.order_by(TrackThrottle.code):
+        locked = row.locked_until if row.locked_until is not None and row.locked_until > at else None
+        counted = locked is not None or (row.locked_until is None and row.first_at > at - _span())
+        shown.append((row.code, row.failures if counted else 0, row.last_at, locked))
+    return shown

@@ -122,7 +122,7 @@ def test_the_commission_sees_the_tries_and_the_lock_on_the_ticket(client, app, c
         look_up(app.test_client(), complaint.query_code, WRONG)
     login_as("office")
     page = text(client.get(f"/admin/handle/{complaint.id}/"))
-    assert f"查询码 {complaint.query_code} 近 1 小时内电话后四位输错 3 次，最近一次在 2026-12-01 09:00" in page
+    assert f"查询码 {complaint.query_code} 的电话后四位近来输错 3 次，最后一次在 2026-12-01 09:00" in page
     assert "已锁定" not in page
     clock.advance(minutes=10)
     for _ in range(2):
@@ -132,6 +132,8 @@ def test_the_commission_sees_the_tries_and_the_lock_on_the_ticket(client, app, c
     line = AuditLog.get(AuditLog.action == "track_locked")
     assert (line.object_type, line.object_id, line.ip) == ("Ticket", str(complaint.id), "10.0.0.1")
     assert "锁定至 2026-12-01 10:10" in line.detail and "5678" not in line.detail
+    clock.advance(minutes=61)
+    assert "输错" not in text(client.get(f"/admin/handle/{complaint.id}/"))  # the lock is over
 
 
 def test_a_handler_sees_no_trace_of_the_code(client, app, complaint, login_as, county, clock):

@@ -66,7 +66,7 @@ def local_path(target):
     for _round in range(3):  # "%252F" is "%2F" after one decoding, "/" after two
         decoded = unquote(decoded)
     head = decoded.translate(_DROPPED).strip(_TRIMMED).replace("\\", "/")
-    if not seen.startswith("/") or seen.replace("\\", "/").startswith("//") or head.startswith("//"):
+    if not seen.startswith("/") or head.startswith("//"):
         return None
     return seen
 

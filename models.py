@@ -369,6 +369,15 @@ class LoginThrottle(BaseModel):
     locked_until = DateTimeField(null=True)
 
 
+class TrackThrottle(BaseModel):
+    """Wrong phone digits typed at 进度查询 per query code, existing or not, and its lock (v26)."""
+    code = CharField(primary_key=True, max_length=16)
+    failures = IntegerField(default=0)
+    first_at = DateTimeField()  # of the failures counted now: an hour later they no longer count
+    last_at = DateTimeField(index=True)
+    locked_until = DateTimeField(null=True)
+
+
 class Ticket(BaseModel):
     """A problem (问题/工单) driven to a documented result within a deadline."""
     code = CharField(unique=True, max_length=32, verbose_name=_l("Ticket number"))
@@ -818,6 +827,7 @@ class TicketTally(BaseModel):
 ALL_MODELS = (SystemSetting, Unit, Window, Staff, Reason, Contact, Evaluation, EvaluationReason,
               Message, Symposium, User, Ticket, TicketEvent, AuditLog, WorkflowVersion, WorkflowFile, CalendarDay,
               Notification, Attachment, CoHandling, ApiToken, FraudSignal, Accountability, CaseVolume,
-              RatingTally, TicketTally, LoginThrottle, Channel, Delivery, AccountRequest, ScopeProbe)
+              RatingTally, TicketTally, LoginThrottle, Channel, Delivery, AccountRequest, ScopeProbe,
+              TrackThrottle)
 
 __all__ = [m.__name__ for m in ALL_MODELS] + ["db", "fn", "JOIN", "ALL_MODELS", "mask_phone", "mask_url"]

@@ -1,7 +1,7 @@
 """Messages and enterprise appeals from citizens: checked, stored with a query code, ticket opened."""
 import re
 
-from app import credit_code, tickets
+from app import credit_code, tickets, track_lock
 from models import MESSAGE_KINDS, Contact, Message, Ticket, Unit, db, now
 
 CONTENT_MAX = 2000
@@ -88,23 +88,27 @@ def enterprise_appeal(company, code, name, phone, category, content, at=None):
     return ticket
 
 
-def find(code, last4=""):
+def find(code, last4="", ip=""):
     """The ticket (following merges) and message for a query code, or None.
 
     A real-name message also needs the last four digits of its phone: a code alone read over a
-    shoulder does not reveal someone's complaint.
+    shoulder does not reveal someone's complaint. Digits given and wrong (or given for no record)
+    count towards the code's lock; track_lock.Locked is raised while it holds, right digits or not.
     """
     code = (code or "").strip().upper()
     if not re.fullmatch(r"[0-9A-Z]{12}", code):
         return None
+    track_lock.check(code)
+    last4 = (last4 or "").strip()
     message = Message.get_or_none(Message.query_code == code)
     ticket = Ticket.get_or_none(Ticket.query_code == code)
     if ticket is None and message is not None:
         ticket = Ticket.get_or_none(Ticket.message == message)
-    if ticket is None and message is None:
-        return None
     contact = (ticket.contact if ticket is not None and ticket.contact_id else
                message.contact if message is not None and message.contact_id else None)
-    if contact is not None and contact.phone and (last4 or "").strip() != contact.phone[-4:]:
+    if (ticket is None and message is None) or (contact is not None and contact.phone
+                                                 and last4 != contact.phone[-4:]):
+        if last4:  # without digits nothing was guessed
+            track_lock.record_failure(code, ticket or message, ip)
         return None
     return {"ticket": tickets.follow_merges(ticket) if ticket is not None else None, "message": message}

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from flask import current_app
 
+from app import filenames
 from models import Attachment, now
 
 # Sniffed from the first bytes: a renamed .exe is not a photo.
@@ -61,5 +62,5 @@ def check_upload(file):
     kind = sniff(content)
     if kind is None:
         raise RefusedUpload("只接受 JPG、PNG 图片，PDF 文件和 Word（.docx）文档。")
-    name = Path(file.filename or "附件").name[:150] or "附件"
+    name = filenames.plain(Path(file.filename or "").name, "附件")[:150]
     return Upload(name, content, kind[0], kind[1])

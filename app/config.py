@@ -13,7 +13,7 @@ ENV_KEYS = ("DATABASE_URL", "SECRET_KEY", "BABEL_DEFAULT_LOCALE", "INSTANCE_PATH
             "RATING_RATE_LIMIT", "RATING_DEVICE_LIMIT", "MESSAGE_RATE_LIMIT", "MESSAGE_DEVICE_LIMIT",
             "RATELIMIT_STORAGE_URI", "PROXY_HOPS", "PUBLIC_BASE_URL", "RATING_SCALE", "RATING_CASE_NUMBER",
             "TOTP_REQUIRED", "DELIVERY_MAX_ATTEMPTS", "DELIVERY_BACKOFF_SECONDS", "DELIVERY_LEASE_SECONDS",
-            "BACKUP_TIME", "BACKUP_DIR", "AUDIT_KEY_FILE")
+            "BACKUP_TIME", "BACKUP_DIR", "AUDIT_KEY_FILE", "HOTLINE")
 
 
 def defaults(instance_path):
@@ -33,6 +33,11 @@ def defaults(instance_path):
         "SESSION_MAX_HOURS": 8,
         "LOGIN_LOCK_FAILURES": 5,
         "LOGIN_LOCK_MINUTES": 15,
+        # 进度查询: five wrong phone digits lock a query code for an hour (app/track_lock.py); the
+        # citizen is told to call HOTLINE, the commission's 举报电话 (12388 nationwide).
+        "TRACK_LOCK_FAILURES": 5,
+        "TRACK_LOCK_MINUTES": 60,
+        "HOTLINE": "12388",
         # On: administrators and the commission log in with a second factor too (app/totp.py).
         "TOTP_REQUIRED": False,
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session

@@ -16,6 +16,12 @@ from app import scales
 from models import Message, Ticket
 
 
+# The days any figure, list or report may be asked about: the working calendar's years. A date typed
+# beyond them (9999-12-31) would overflow the day after it, and no record lies there.
+FIRST_DAY = datetime.date(2000, 1, 1)
+LAST_DAY = datetime.date(2100, 12, 31)
+
+
 # The roster officer whose ratings and tickets the figures being counted leave out: the figures an
 # accused officer's own account reads never count what was said about him (v21).
 _LEFT_OUT = contextvars.ContextVar("left_out_staff", default=None)

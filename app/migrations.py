@@ -275,6 +275,12 @@ def v25_two_person_accounts(migrator):
     ensure_columns(migrator, Notification, ["user"])
 
 
+def v26_track_lock(migrator):
+    """Wrong phone digits at 进度查询 counted per query code: five lock the code for an hour."""
+    from models import TrackThrottle
+    db.create_tables([TrackThrottle], safe=True)
+
+
 def v27_keyed_audit_seals(migrator):
     """The audit trail sealed with a key kept outside the database; INSERT OR REPLACE refused on SQLite;
     officers' look-ups outside their scope counted for the trail (app/probes.py)."""
@@ -312,6 +318,7 @@ MIGRATIONS = {
     23: v23_outbox,
     24: v24_merged_tickets_settled,
     25: v25_two_person_accounts,
+    26: v26_track_lock,
     27: v27_keyed_audit_seals,
 }
 
@@ -351,7 +358,7 @@ def upgrade():
                 audit.install()
                 SystemSetting.write(VERSION_KEY, LATEST)
                 return 0, LATEST
-        for version in sorted(v for v in MIGRATIONS if v > before):
+        for version in range(before + 1, LATEST + 1):
             with db.atomic():
                 _exclusive()
                 if current_version() >= version:  # another process got here first

@@ -13,7 +13,7 @@ from docx.shared import Pt
 from peewee import JOIN
 
 from app import audit, dashboard, figures, ledger, workdays
-from app.figures import month_before, month_bounds, within
+from app.figures import FIRST_DAY, LAST_DAY, month_before, month_bounds, within
 from app.i18n import in_chinese
 from models import ACCOUNTABILITY_KINDS, Accountability, Staff, Ticket, Unit, now
 
@@ -28,6 +28,8 @@ def parse_month(text):
         datetime.date(year, month, 1)
     except (ValueError, TypeError):
         raise ValueError(f"月份请写成 2026-10 这样的格式，现在是“{text}”。") from None
+    if not FIRST_DAY.year <= year <= LAST_DAY.year:
+        raise ValueError(f"月份须在 {FIRST_DAY:%Y-%m} 至 {LAST_DAY:%Y-%m} 之间，现在是“{text}”。")
     return year, month
 
 

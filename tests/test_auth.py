@@ -1,4 +1,6 @@
 """Logging in and out as an officer."""
+import pytest
+
 from models import AuditLog
 from tests.conftest import PASSWORD, csrf_token, login
 
@@ -61,6 +63,42 @@ def test_next_only_follows_paths_on_this_site(client, make_user):
     data["csrf_token"] = csrf_token(client)
     response = client.post("/login?next=/admin/window/", data=data)
     assert response.headers["Location"].endswith("/admin/window/")
+
+
+# As an attacker writes them in a link: each reaches the browser as another site's address once it
+# drops tabs and newlines, trims control characters and reads backslashes as slashes.
+DISGUISED = ["//evil.example/x", "https://evil.example/", "/%09/evil.example", "/%09%09/evil.example",
+             "/%0A/evil.example", "/%0D/evil.example", "/%0D%0A/evil.example", "%09//evil.example",
+             "%20//evil.example", "%01//evil.example", "/%5Cevil.example", "%5C%5Cevil.example",
+             "/%5C/evil.example", "/%252F/evil.example", "/%255C/evil.example", "/%25252F/evil.example",
+             "/%2509/evil.example", "/%0A/x", "/%0D/x"]
+
+
+@pytest.mark.parametrize("target", DISGUISED)
+def test_a_disguised_address_of_another_site_is_not_followed(client, make_user, target):
+    make_user("office1", "office")
+    data = {"username": "office1", "password": PASSWORD, "csrf_token": csrf_token(client)}
+    through_login = client.post(f"/login?next={target}", data=data)
+    assert through_login.status_code == 302 and through_login.headers["Location"] == "/admin/"
+    already_in = client.get(f"/login?next={target}")
+    assert already_in.status_code == 302 and already_in.headers["Location"] == "/admin/"
+
+
+def test_a_refused_address_sends_a_handler_to_his_todo_list(client, make_user, county):
+    make_user("handler1", "handler", county["hall_a"])
+    login(client, "handler1")
+    response = client.get("/login?next=/%09/evil.example")
+    assert response.status_code == 302 and response.headers["Location"] == "/admin/todo/"
+
+
+@pytest.mark.parametrize("target, lands", [("/admin/window/", "/admin/window/"),
+                                           ("/admin/ticket/?search=a%252Fb", "/admin/ticket/?search=a%2Fb"),
+                                           ("/admin/%09ticket/", "/admin/ticket/")])
+def test_a_path_on_this_site_is_followed_as_the_browser_reads_it(client, make_user, target, lands):
+    make_user("office1", "office")
+    login(client, "office1")
+    response = client.get(f"/login?next={target}")
+    assert response.status_code == 302 and response.headers["Location"] == lands
 
 
 def test_logout_needs_a_post_with_the_token(client, make_user):

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from app import appeals, publication, ratings, tickets
 from app.credit_code import ALPHABET, check_digit
-from models import Contact, Evaluation, EvaluationReason, Message, Staff, Ticket, Window
+from models import Contact, Evaluation, EvaluationReason, Message, Staff, Ticket, TrackThrottle, Window
 from tests.conftest import csrf_token, login
 from views.public import limiter
 
@@ -173,8 +173,11 @@ def office(client, office_account):
 
 @pytest.fixture
 def fresh_limits():
-    """Each example starts with unspent limits, so that it reaches the checks behind them."""
-    return limiter.reset
+    """Each example starts with unspent limits and no query code locked, so that it reaches the checks behind them."""
+    def reset():
+        limiter.reset()
+        TrackThrottle.delete().execute()
+    return reset
 
 
 # --- citizen pages -----------------------------------------------------------------------------

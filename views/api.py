@@ -9,8 +9,9 @@ import hashlib
 from flask import Blueprint, current_app, jsonify, request
 from flask.sessions import SecureCookieSessionInterface
 
-from app import appeals, ratings, scales, tickets
+from app import appeals, ratings, scales, tickets, track_lock
 from models import LEVELS, ApiToken, Reason, Staff, Unit, Window, now
+from views.board import locked_text, retry_after
 from views.input_guard import row_id, storable_text
 from views.public import check_rating_limits, limiter
 
@@ -158,7 +159,11 @@ def messages():
 @bp.get("/track")
 @limiter.limit("10 per minute", deduct_when=lambda response: response.status_code == 404)
 def track():
-    found = appeals.find(request.args.get("code"), request.args.get("last4"))
+    try:
+        found = appeals.find(request.args.get("code"), request.args.get("last4"), ip=request.remote_addr or "")
+    except track_lock.Locked as locked:
+        response, status = error(429, "locked", locked_text(locked))
+        return response, status, retry_after(locked)
     if found is None:
         return error(404, "not_found", "没有找到与查询码（和电话后四位）相符的记录。")
     ticket = found["ticket"]

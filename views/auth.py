@@ -1,4 +1,6 @@
 """Login and logout for officers."""
+from urllib.parse import unquote
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -47,11 +49,34 @@ class PasswordForm(FlaskForm):
 _NOBODY_HASH = generate_password_hash("no account has this password")
 
 
+# What a browser drops before it reads a URL (WHATWG URL parsing): tabs and newlines anywhere,
+# control characters and spaces at either end; and it reads a backslash as a slash.
+_DROPPED = str.maketrans("", "", "\t\n\r")
+_TRIMMED = "".join(chr(c) for c in range(0x21))
+
+
+def local_path(target):
+    """`target` as the browser will read it, if that is a path on this site; else None.
+
+    "/%09/evil.example" reaches the browser as "//evil.example", another site: the check is made on
+    what the browser makes of the text, and encoded slashes at the start are refused as well.
+    """
+    seen = (target or "").translate(_DROPPED).strip(_TRIMMED)
+    decoded = seen
+    for _round in range(3):  # "%252F" is "%2F" after one decoding, "/" after two
+        decoded = unquote(decoded)
+    head = decoded.translate(_DROPPED).strip(_TRIMMED).replace("\\", "/")
+    if not seen.startswith("/") or head.startswith("//"):
+        return None
+    return seen
+
+
 def safe_next(target):
-    """Only a path on this site: never an absolute or scheme-relative URL. Without one, the officer's
-    home: a handler's is 我的待办, everyone else's the dashboard."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
+    """Only a path on this site: never another site, however its address is disguised. Without one,
+    the officer's home: a handler's is 我的待办, everyone else's the dashboard."""
+    path = local_path(target)
+    if path:
+        return path
     if current_user.is_authenticated and current_user.role == HANDLER:
         return url_for("todo.index")
     return url_for("admin.index")

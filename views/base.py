@@ -12,6 +12,7 @@ from flask_login import current_user
 from peewee import AutoField, ForeignKeyField, IntegrityError
 from wtforms.validators import ValidationError
 
+from app.figures import FIRST_DAY, LAST_DAY
 from app.roles import UNIT_BOUND
 from app.spreadsheet import safe_cell
 from models import AuditLog, Unit, db, mask_phone, mask_url
@@ -24,6 +25,8 @@ def read_period(args):
         last = datetime.date.fromisoformat(args["end"]) if args.get("end") else None
     except ValueError:
         raise ValueError(_("Dates are written as 2026-10-31.")) from None
+    if any(day is not None and not FIRST_DAY <= day <= LAST_DAY for day in (first, last)):
+        raise ValueError(_("Dates lie between %(first)s and %(last)s.", first=FIRST_DAY, last=LAST_DAY))
     if first and last and first > last:
         raise ValueError(_("The period ends before it starts."))
     return first, last

@@ -2,7 +2,7 @@
 from flask import Blueprint, current_app, render_template, request
 from flask_babel import gettext as _
 
-from app import appeals, tickets
+from app import appeals, auth, tickets, track_lock
 from models import MESSAGE_KINDS, Unit
 from views.public import device_key, hall_units, limiter, received_page
 
@@ -36,6 +36,27 @@ def enterprise_page(notice=None, status=200, errors=None):
 
 def track_page(notice=None, status=200):
     return render_template("public/track.html", found=None, form=request.form, notice=notice), status
+
+
+def locked_text(locked):
+    """What a citizen reads while her query code is locked: why, until when, and whom to call."""
+    return _("To protect the person who wrote, this query code is paused after %(n)d wrong phone digits "
+             "until %(until)s; until then even the right digits are not accepted. For help, call %(hotline)s.",
+             n=current_app.config["TRACK_LOCK_FAILURES"], until=f"{locked.until:%H:%M}",
+             hotline=current_app.config["HOTLINE"])
+
+
+def retry_after(locked):
+    return {"Retry-After": str(max(int((locked.until - auth.clock()).total_seconds()), 1))}
+
+
+def find(code, last4):
+    """appeals.find for this request; (None, a 429 page) while the code is locked."""
+    try:
+        return appeals.find(code, last4, ip=request.remote_addr or ""), None
+    except track_lock.Locked as locked:
+        return None, (render_template("public/track.html", found=None, form={"code": (code or "")[:12]},
+                                      error=locked_text(locked)), 429, retry_after(locked))
 
 
 @bp.route("/board", methods=["GET", "POST"])
@@ -73,7 +94,9 @@ def track():
     if request.method == "GET":  # the QR code on her receipt brings the code along
         code = request.args.get("code", "")
         return render_template("public/track.html", found=None, form={"code": code[:12]})
-    found = appeals.find(request.form.get("code"), request.form.get("last4"))
+    found, locked = find(request.form.get("code"), request.form.get("last4"))
+    if locked:
+        return locked
     if found is None:
         return render_template("public/track.html", found=None, form=request.form,
                                error=_("No record matches this query code (and phone digits). "
@@ -98,7 +121,9 @@ def grade():
     """追评: the complainant grades the result; 不满意 reopens the handling, as the rule says."""
     from app.workflow.engine import GRADE_TITLES
     from app.workflow.errors import ActionRefused, StaleTicket
-    found = appeals.find(request.form.get("code"), request.form.get("last4"))
+    found, locked = find(request.form.get("code"), request.form.get("last4"))
+    if locked:
+        return locked
     if found is None or found["ticket"] is None:
         return render_template("public/track.html", found=None, form=request.form,
                                error=_("No record matches this query code (and phone digits). "
@@ -110,4 +135,5 @@ def grade():
         tickets.citizen_grade(found["ticket"].id, grade_value)
     except (ActionRefused, StaleTicket):
         return show(found, 409, _("This matter no longer waits for your grade."))
-    return show(appeals.find(request.form.get("code"), request.form.get("last4")))
+    found, locked = find(request.form.get("code"), request.form.get("last4"))
+    return locked or show(found)

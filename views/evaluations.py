@@ -15,6 +15,7 @@ from markupsafe import Markup
 from peewee import JOIN
 
 from app import paging, scales
+from app.figures import FIRST_DAY, LAST_DAY
 from app.roles import BUREAU, HANDLER, INSPECTOR, LEADER, OFFICE, UNIT_BOUND
 from app.tallies import LEVEL_COLUMNS
 from models import CHANNELS, LEVELS, Evaluation, EvaluationReason, Reason, Staff, Unit, Window
@@ -191,6 +192,8 @@ class EvaluationAdmin(OrgModelView):
                     last = end.date() if last is None else min(last, end.date())
             else:
                 return None
+        if any(day is not None and not FIRST_DAY <= day <= LAST_DAY for day in (first, last)):
+            return None  # beyond the calendar (9999-12-31 has no next day): counted from the rows themselves
         return {"units": units, "levels": levels, "first_day": first, "last_day": last}
 
     def _rows(self, ids):

@@ -2,7 +2,7 @@
 import json
 import re
 
-from flask import abort, flash, redirect, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, request, send_file, url_for
 from flask_admin import expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -14,7 +14,7 @@ from wtforms import (FileField, HiddenField, IntegerField, RadioField, SelectFie
                      SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import Optional
 
-from app import attachments, tickets
+from app import attachments, filenames, tickets, track_lock
 from app.roles import (BUREAU, COMMISSION, HANDLER, INSPECTOR, LEADER, OFFICE, SECADMIN, SYSADMIN,
                        UNIT_BOUND, role_label)
 from app.workflow.engine import FIELD_TITLES, GRADE_TITLES, InvalidInput
@@ -50,6 +50,11 @@ def may_view(ticket, user):
 
 def sees_complainant(user):
     return contacts.sees_complainant(user)
+
+
+def query_codes(ticket):
+    """The codes a citizen may hold for this ticket: its own, and its message's when it came from one."""
+    return [ticket.query_code] + ([ticket.message.query_code] if ticket.message_id else [])
 
 
 def unit_choices():
@@ -184,6 +189,8 @@ class HandlingView(SecureBaseView):
             contact=contact, masked_contact=contacts.masked(contact), revealed=revealed and contact is not None,
             reveal_form=reveal_form or contacts.RevealForm(formdata=None), templates=reply_templates(wf, ticket, current_user),
             sees_code=sees_complainant(current_user),
+            track_attempts=track_lock.attempts(query_codes(ticket)) if sees_complainant(current_user) else [],
+            hotline=current_app.config["HOTLINE"],
             co_handling=list(CoHandling.select().where(CoHandling.ticket == ticket, CoHandling.active)),
             waiting_for=tickets.waiting_co_units(ticket) if ticket.status == "open" else [],
             may_chase=tickets.may_chase(ticket, current_user), chase_form=FlaskForm(formdata=None),
@@ -352,7 +359,7 @@ class HandlingView(SecureBaseView):
         if item is None:
             abort(404)
         return send_file(attachments.path_of(item), mimetype=item.content_type, as_attachment=True,
-                         download_name=item.filename)
+                         download_name=filenames.plain(item.filename, "附件"))
 
     @expose("/<int:ticket_id>/print/")
     def print_page(self, ticket_id):

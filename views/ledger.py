@@ -11,6 +11,7 @@ from app.roles import COMMISSION, HANDLER, UNIT_BOUND
 from models import CHANNELS, AuditLog, Unit, now
 from views.base import SecureBaseView, own_unit_ids, read_period
 from views.errors import render_error
+from views.input_guard import row_id
 
 
 class LedgerView(SecureBaseView):
@@ -26,8 +27,12 @@ class LedgerView(SecureBaseView):
         state = args.get("state") or None
         if state and state not in ledger.STATES:
             raise ValueError(_("Unknown state."))
+        try:
+            unit_id = row_id(args["unit"]) if args.get("unit") else None
+        except ValueError:
+            raise ValueError(_("Unknown unit.")) from None
         bound = current_user.role in UNIT_BOUND
-        return ledger.Filters(start=start, end=end, unit_id=args.get("unit", type=int), source=source, state=state,
+        return ledger.Filters(start=start, end=end, unit_id=unit_id, source=source, state=state,
                               unit_ids=frozenset(own_unit_ids()) if bound else None,
                               show_reporter=current_user.role in COMMISSION,  # even masked: the commission's only
                               reader_staff_id=current_user.staff_id)

@@ -16,7 +16,7 @@ from app.roles import (AUDITOR, BUREAU, INSPECTOR, LEADER, OFFICE, ROLE_IDS, SYS
                        UNIT_BOUND)
 from models import LEVELS, UNIT_KINDS, Reason, Staff, Unit, Window, db
 from views.base import SecureBaseView, SecureModelView, own_unit_ids, request_options, user_role
-from views.validators import NotBlank, Unique, strip
+from views.validators import NoControl, NotBlank, Unique, strip
 
 ORG_EDITORS = frozenset({SYSADMIN, OFFICE, BUREAU})
 EVERYONE = frozenset(ROLE_IDS)
@@ -160,7 +160,8 @@ class WindowAdmin(TokenRotation, OrgModelView):
     )
     form_columns = ("unit", "number", "name", "services", "active")
     form_args = {
-        "number": {"validators": [NotBlank(), Unique(Window.number, _l("Window number %(value)s is already used in the hall."))],
+        "number": {"validators": [NotBlank(), NoControl(),
+                              Unique(Window.number, _l("Window number %(value)s is already used in the hall."))],
                    "filters": [strip]},
         "name": {"validators": [NotBlank()], "filters": [strip]},
     }
@@ -184,7 +185,8 @@ class StaffAdmin(TokenRotation, OrgModelView):
     )
     form_columns = ("name", "number", "unit", "window", "position", "active")
     form_args = {
-        "number": {"validators": [NotBlank(), Unique(Staff.number, _l("Staff number %(value)s is already used."))],
+        "number": {"validators": [NotBlank(), NoControl(),
+                              Unique(Staff.number, _l("Staff number %(value)s is already used."))],
                    "filters": [strip]},
         "name": {"validators": [NotBlank()], "filters": [strip]},
     }

@@ -1,10 +1,12 @@
 """二维码: a printable sheet of every window and badge of a unit, and single codes to download."""
-from flask import Response, abort, current_app, request
+import io
+
+from flask import abort, current_app, request, send_file
 from flask_admin import expose
 from flask_login import current_user
 from markupsafe import Markup
 
-from app import qrcodes
+from app import filenames, qrcodes
 from app.roles import BUREAU, HANDLER, OFFICE, SYSADMIN, UNIT_BOUND
 from models import Staff, Unit, Window
 from views.base import SecureBaseView, own_unit_ids
@@ -47,9 +49,7 @@ class QRCodeView(SecureBaseView):
         if item is None or (current_user.role in UNIT_BOUND and item.unit_id not in own_unit_ids()):
             abort(404)
         url = qrcodes.rating_url(base_url(), item.token)
-        name = f"{kind}-{item.number}.{fmt}"
-        if fmt == "png":
-            return Response(qrcodes.png(url), mimetype="image/png",
-                            headers={"Content-Disposition": f"attachment; filename={name}"})
-        return Response(qrcodes.svg(url, scale=8), mimetype="image/svg+xml",
-                        headers={"Content-Disposition": f"attachment; filename={name}"})
+        content = qrcodes.png(url) if fmt == "png" else qrcodes.svg(url, scale=8).encode()
+        # The number is the officers' own text (窗口52): send_file names the file in UTF-8.
+        return send_file(io.BytesIO(content), mimetype="image/png" if fmt == "png" else "image/svg+xml",
+                         as_attachment=True, download_name=filenames.plain(f"{kind}-{item.number}.{fmt}", f"{kind}.{fmt}"))

@@ -2,6 +2,8 @@
 from flask_babel import gettext as _
 from wtforms.validators import ValidationError
 
+from app import filenames
+
 
 class Unique:
     """Refuse a value that another row of the model already holds."""
@@ -28,6 +30,14 @@ class NotBlank:
     def __call__(self, form, field):
         if field.data is None or (isinstance(field.data, str) and not field.data.strip()):
             raise ValidationError(_("This field is required."))
+
+
+class NoControl:
+    """No line break, tab or other control character: a number names the files of its QR codes."""
+
+    def __call__(self, form, field):
+        if isinstance(field.data, str) and filenames.CONTROL.search(field.data):
+            raise ValidationError(_("Line breaks, tabs and other control characters cannot be used here."))
 
 
 def strip(value):

@@ -98,10 +98,8 @@ def claim(at):
         return None  # most minutes: one read, no lock
     with db.atomic():
         night = _read(NIGHT_KEY, lock=True)  # again, under the lock: one process wins the night
-        if night is None:  # the first start: the first backup is at the next BACKUP_TIME
-            _write(NIGHT_KEY, {"slot": f"{slot:{TIME_FORMAT}}", "state": "skipped"})
-            return None
-        if not _wanted(night, slot, at):
+        # The first start takes a first copy at once: a new install is not a day without one.
+        if night is not None and not _wanted(night, slot, at):
             return None
         token = secrets.token_hex(8)
         _write(NIGHT_KEY, {"slot": f"{slot:{TIME_FORMAT}}", "state": "running", "token": token,

@@ -96,20 +96,21 @@ def test_the_backup_fires_at_the_configured_time_once_a_night(folder, clock, hal
         if outcome is not None:
             assert not outcome.error, outcome.error
             seen.append(at)
-    # The first start takes no backup at once: the first one is at the next 03:15.
-    assert seen == ["2026-11-25 03:15", "2026-11-26 03:15:30"]
-    assert copies_in(folder) == [f"zhitongche-auto-20261125-031500{SUFFIX}", f"zhitongche-auto-20261126-031530{SUFFIX}"]
+    # The first start takes a first copy at once; then one at each 03:15.
+    assert seen == ["2026-11-24 10:00", "2026-11-25 03:15", "2026-11-26 03:15:30"]
+    assert copies_in(folder) == [f"zhitongche-auto-20261124-100000{SUFFIX}", f"zhitongche-auto-20261125-031500{SUFFIX}",
+                                 f"zhitongche-auto-20261126-031530{SUFFIX}"]
     assert all((folder / (name + ".sha256")).exists() for name in copies_in(folder))
 
 
 def test_a_night_missed_while_the_computer_was_off_is_taken_when_it_runs_again(folder, clock):
     clock.at = FIRST_START
-    assert schedule.run_due() is None
+    assert schedule.run_due() is not None  # the first copy, at once
     clock.at = dt.datetime(2026, 11, 27, 8, 40)  # switched off from the 24th to the 27th morning
     assert schedule.run_due() is not None
     clock.at = dt.datetime(2026, 11, 27, 9, 0)
     assert schedule.run_due() is None
-    assert copies_in(folder) == [f"zhitongche-auto-20261127-084000{SUFFIX}"]
+    assert copies_in(folder)[1:] == [f"zhitongche-auto-20261127-084000{SUFFIX}"]
 
 
 def test_with_several_processes_one_takes_the_night(folder, clock, app):
@@ -128,7 +129,7 @@ def test_with_several_processes_one_takes_the_night(folder, clock, app):
     for w in workers:
         w.join()
     assert sum(r is not None for r in results) == 1
-    assert len(copies_in(folder)) == 1
+    assert len(copies_in(folder)) == 2  # the first start's and the night's
 
 
 def test_a_night_whose_process_died_is_taken_over_after_the_lease(folder, clock):
@@ -145,7 +146,7 @@ def test_a_night_whose_process_died_is_taken_over_after_the_lease(folder, clock)
     with db.connection_context():
         schedule._finish(dead, "failed")  # the old claim cannot undo the night
         assert schedule._read(schedule.NIGHT_KEY)["state"] == "done"
-    assert len(copies_in(folder)) == 1
+    assert len(copies_in(folder)) == 2  # the first start's and the night's
 
 
 # --- keeping 30 daily and 12 monthly --------------------------------------------------------------
@@ -220,9 +221,7 @@ def test_an_unwritable_folder_is_a_notice_to_both_administrators_and_leaves_noth
             Channel.create(title="安全管理员邮箱", kind="account", user=administrators["secadmin"],
                            url=sink.url("/secadmin"))
             Channel.create(title="监督室群", kind="role", role="office", url=sink.url("/office"))
-        clock.at = FIRST_START
-        schedule.run_due()
-        clock.at = dt.datetime(2026, 11, 25, 3, 15)
+        clock.at = dt.datetime(2026, 11, 25, 3, 15)  # the first start: its first copy fails at once
         outcome = schedule.run_due()
         assert outcome.report is None and "无法在" in outcome.error
         with db.connection_context():

@@ -535,13 +535,13 @@ class AccountRequest(BaseModel):
     user = ForeignKeyField(User, backref="account_requests", on_delete="RESTRICT", verbose_name=_l("Account"))
     kind = CharField(max_length=16, choices=ACCOUNT_REQUEST_KINDS, verbose_name=_l("Request"))
     role = CharField(max_length=16, default="", verbose_name=_l("Role"))  # the role a grant gives
-    reason = TextField(verbose_name=_l("Reason"))
+    reason = TextField(verbose_name=_l("Reason for the request"))
     requested_by = ForeignKeyField(User, on_delete="RESTRICT", verbose_name=_l("Requested by"))
     requested_at = DateTimeField(default=now, verbose_name=_l("Requested"))
     status = CharField(max_length=16, default="pending", index=True, choices=ACCOUNT_REQUEST_STATUSES,
                        verbose_name=_l("Status"))
-    decided_by = ForeignKeyField(User, null=True, on_delete="RESTRICT", verbose_name=_l("Decided by"))
-    decided_at = DateTimeField(null=True, verbose_name=_l("Decided"))
+    decided_by = ForeignKeyField(User, null=True, on_delete="RESTRICT", verbose_name=_l("Approved or rejected by"))
+    decided_at = DateTimeField(null=True, verbose_name=_l("Decided at"))
     decision = TextField(default="", verbose_name=_l("Decision note"))
 
 

@@ -24,7 +24,7 @@ class Refused(ValueError):
     """The request cannot be made or decided; the message is for the officer."""
 
 
-KIND_TEXT = {"grant": "授予“{role}”角色", "password": "重置登录密码", "second_factor": "重置第二因子（验证器）"}
+KIND_TEXT = {"grant": "授予“{role}”角色", "password": "重置登录密码", "second_factor": "重置动态验证码"}
 
 
 def describe(request):

@@ -152,7 +152,7 @@ class UserAdmin(SecureModelView):
             flash(_("Sent to the commission leaders for approval: %(what)s.",
                     what=account_requests.KIND_TEXT[kind].format(role=role_label(role))), "info")
         changed = [text for flag, text in ((form.new_password.data, "密码已由管理员重置"),
-                                           (form.reset_second_factor.data, "第二因子已由管理员重置"))
+                                           (form.reset_second_factor.data, "动态验证码已由管理员重置"))
                    if flag]
         if not is_created and changed:
             outbox.notify_account(model, "account_notice", "您的账号" + "、".join(changed) +

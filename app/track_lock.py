@@ -64,6 +64,15 @@ def record_failure(code, subject=None, ip=""):
         raise Locked(row.locked_until)
 
 
+def tries_left(code):
+    """Wrong tries `code` may still take before it locks (the limit when none are counted)."""
+    at, limit = auth.clock(), current_app.config["TRACK_LOCK_FAILURES"]
+    row = TrackThrottle.get_or_none(TrackThrottle.code == code)
+    if row is None or row.locked_until is not None or row.first_at <= at - _span():
+        return limit
+    return max(limit - row.failures, 0)
+
+
 def attempts(codes):
     """[(code, wrong tries counted now, last try, locked until or None)] for the office's view of a ticket."""
     at = auth.clock()

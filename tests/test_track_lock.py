@@ -49,8 +49,13 @@ def test_five_wrong_digits_lock_the_code_for_an_hour_right_digits_too(client, co
     code = complaint.query_code
     for _ in range(3):
         assert look_up(client, code, "").status_code == 404  # no digits: nothing guessed, nothing counted
+    warnings = []
     for _ in range(4):
-        assert look_up(client, code, WRONG).status_code == 404
+        response = look_up(client, code, WRONG)
+        assert response.status_code == 404
+        warnings.append(re.search(r"再输错 (\d) 次", text(response)))
+    # Warned before the lock, not only after it.
+    assert [w.group(1) if w else None for w in warnings] == [None, None, "2", "1"]
     locked = look_up(client, code, WRONG)
     assert locked.status_code == 429 and LOCKED in text(locked)
     assert "请拨打 12388" in text(locked) and "10:00 之前" in text(locked)

@@ -98,9 +98,14 @@ def track():
     if locked:
         return locked
     if found is None:
-        return render_template("public/track.html", found=None, form=request.form,
-                               error=_("No record matches this query code (and phone digits). "
-                                       "Please check them; after several wrong tries, wait a minute.")), 404
+        error = _("No record matches this query code (and phone digits). "
+                  "Please check them; after several wrong tries, wait a minute.")
+        left = track_lock.tries_left((request.form.get("code") or "").strip().upper())
+        if left <= 2:  # warned before the lock, not after it
+            error += " " + _("%(n)d more wrong try(s) and this query code is paused for an hour; if you have "
+                             "lost the phone you left, call %(hotline)s.", n=left,
+                             hotline=current_app.config["HOTLINE"])
+        return render_template("public/track.html", found=None, form=request.form, error=error), 404
     return show(found)
 
 

@@ -1,4 +1,5 @@
 """Fixtures: a fresh database per test (SQLite file, or PostgreSQL when DATABASE_URL says so)."""
+import datetime
 import logging
 import os
 import re
@@ -11,6 +12,31 @@ from app.db import bind
 from models import ALL_MODELS, Unit, User, Window, Staff, db
 
 PASSWORD = "Test@2026pw"
+START = datetime.datetime(2026, 12, 1, 9, 0, 0)
+
+
+class Clock:
+    """A server clock the test moves: `clock.advance(minutes=16)`."""
+    def __init__(self, at=START):
+        self.now = at
+
+    def advance(self, **delta):
+        self.now += datetime.timedelta(**delta)
+
+
+def frozen_clock(monkeypatch, *modules):
+    """One Clock read by each module's `clock()`."""
+    c = Clock()
+    for module in modules:
+        monkeypatch.setattr(module, "clock", lambda: c.now)
+    return c
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The server's clock (app.auth.clock: sessions, lockouts, codes), moved by the test."""
+    from app import auth
+    return frozen_clock(monkeypatch, auth)
 
 
 def _database_url(tmp_path):

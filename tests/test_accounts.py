@@ -1,26 +1,12 @@
 """等保 2.0 accounts: the password rule, lockout, timeouts, and sessions that really end."""
-import datetime
 
 import pytest
 
-from app import auth, passwords
+from app import passwords
 from models import AuditLog, User
 from tests.conftest import PASSWORD, csrf_token, login
 
-START = datetime.datetime(2026, 12, 1, 9, 0, 0)
 
-
-@pytest.fixture
-def clock(monkeypatch):
-    """The server's clock, moved by the test: `clock.advance(minutes=16)`."""
-    class Clock:
-        now = START
-
-        def advance(self, **delta):
-            self.now += datetime.timedelta(**delta)
-    c = Clock()
-    monkeypatch.setattr(auth, "clock", lambda: c.now)
-    return c
 
 
 def post(client, url, data):

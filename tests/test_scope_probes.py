@@ -6,20 +6,13 @@ import pytest
 
 from app import probes, ratings, tickets
 from models import AuditLog
+from tests.conftest import frozen_clock
 
-START = datetime.datetime(2026, 12, 1, 9, 0, 0)
 
 
 @pytest.fixture
 def clock(monkeypatch):
-    class Clock:
-        now = START
-
-        def advance(self, **delta):
-            self.now += datetime.timedelta(**delta)
-    c = Clock()
-    monkeypatch.setattr(probes, "clock", lambda: c.now)
-    return c
+    return frozen_clock(monkeypatch, probes)
 
 
 @pytest.fixture

@@ -1,29 +1,15 @@
 """The optional second factor: required for administrators and the commission when the county turns it on."""
-import datetime
 import re
 
 import pyotp
 import pytest
 
-from app import auth
 from app.db import ConfigError
 from models import AuditLog, User
 from tests.conftest import PASSWORD, csrf_token, login
 
-START = datetime.datetime(2026, 12, 1, 9, 0, 0)
 SECRET_RE = re.compile(r'text-monospace text-center">([A-Z2-7]{32})<')
 
-
-@pytest.fixture
-def clock(monkeypatch):
-    class Clock:
-        now = START
-
-        def advance(self, **delta):
-            self.now += datetime.timedelta(**delta)
-    c = Clock()
-    monkeypatch.setattr(auth, "clock", lambda: c.now)
-    return c
 
 
 @pytest.fixture

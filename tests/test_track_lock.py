@@ -1,30 +1,16 @@
 """进度查询 locked after five wrong phone digits: a complaint's last four digits cannot be guessed (issue 17)."""
-import datetime
 import re
 import threading
 
 import pytest
 
-from app import auth, tickets
+from app import tickets
 from models import AuditLog, Contact
 from tests.conftest import csrf_token
 
-START = datetime.datetime(2026, 12, 1, 9, 0, 0)
 RIGHT, WRONG = "5678", "0000"
 LOCKED = "暂停查询"
 
-
-@pytest.fixture
-def clock(monkeypatch):
-    """The server's clock, moved by the test: `clock.advance(minutes=61)`."""
-    class Clock:
-        now = START
-
-        def advance(self, **delta):
-            self.now += datetime.timedelta(**delta)
-    c = Clock()
-    monkeypatch.setattr(auth, "clock", lambda: c.now)
-    return c
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import pytest
 from app import tickets
 from models import AccountRequest, AuditLog, Contact, Notification, User
 from tests.conftest import PASSWORD, csrf_token, login
-from tests.test_second_factor import START, clock, code, enrol, logged_in, required, send_code  # noqa: F401
+from tests.test_second_factor import enrol, logged_in, required  # noqa: F401
 
 CANARY_NAME, CANARY_PHONE = "金丝雀", "13900001234"
 ONE_TIME_RE = re.compile(r'id="one-time-password"><code>([^<]+)</code>')
@@ -122,14 +122,19 @@ def test_a_password_reset_is_asked_approved_told_and_audited(app, world):
     assert holder.get("/admin/ticket/").headers["Location"] == "/password"
 
 
-def test_the_holder_keeps_his_second_factor_through_a_password_reset(app, world, clock, required):
-    inspector = world["users"]["insp"]
+def enrolled_and_asked(app, world, clock, **request):
+    """The inspector's phone set up and a session open; then the security administrator's request about him."""
     holder = app.test_client()
     enrol(holder, clock, "insp")
-    sec, leader = world["clients"]["sec"], world["clients"]["leader1"]
-    assert save(sec, f"/admin/user/edit/?id={inspector.id}", username="insp", role="inspector",
-                request_password_reset="y", request_reason="本人忘记密码").status_code == 302
-    password = ONE_TIME_RE.search(decide(leader, AccountRequest.get().id).get_data(as_text=True)).group(1)
+    url = f"/admin/user/edit/?id={world['users']['insp'].id}"
+    assert save(world["clients"]["sec"], url, username="insp", role="inspector", **request).status_code == 302
+    return holder, AccountRequest.get()
+
+
+def test_the_holder_keeps_his_second_factor_through_a_password_reset(app, world, clock, required):
+    holder, request = enrolled_and_asked(app, world, clock, request_password_reset="y",
+                                         request_reason="本人忘记密码")
+    password = ONE_TIME_RE.search(decide(world["clients"]["leader1"], request.id).get_data(as_text=True)).group(1)
     assert not logged_in(holder)  # the old sessions ended
     someone = app.test_client()
     assert login(someone, "insp", password).headers["Location"] == "/login/code"  # the password alone is not enough
@@ -138,13 +143,9 @@ def test_the_holder_keeps_his_second_factor_through_a_password_reset(app, world,
 
 def test_a_lost_phone_is_reset_by_request_and_enrolled_again(app, world, clock, required):
     inspector = world["users"]["insp"]
-    holder = app.test_client()
-    enrol(holder, clock, "insp")
-    sec, leader = world["clients"]["sec"], world["clients"]["leader1"]
-    assert save(sec, f"/admin/user/edit/?id={inspector.id}", username="insp", role="inspector",
-                reset_second_factor="y", request_reason="手机丢失").status_code == 302
+    holder, request = enrolled_and_asked(app, world, clock, reset_second_factor="y", request_reason="手机丢失")
     assert User.get_by_id(inspector.id).totp_secret != ""  # not before a leader approves
-    response = decide(leader, AccountRequest.get().id)
+    response = decide(world["clients"]["leader1"], request.id)
     assert response.status_code == 302  # no new password to hand over
     assert User.get_by_id(inspector.id).totp_secret == "" and not logged_in(holder)
     enrol(holder, clock, "insp")  # the holder sets up the new phone with his own password

@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, jsonify, request
 from flask.sessions import SecureCookieSessionInterface
 
 from app import appeals, ratings, scales, tickets
+from app.headers import over_tls
 from models import LEVELS, ApiToken, Reason, Staff, Unit, Window, now
 from views.input_guard import row_id, storable_text
 from views.public import check_rating_limits, limiter
@@ -139,7 +140,7 @@ def evaluations():
 
 
 @bp.post("/messages")
-@limiter.limit("20 per hour")
+@limiter.limit(lambda: current_app.config["API_MESSAGE_RATE_LIMIT"])
 def messages():
     data = body()
     if data is None:
@@ -156,7 +157,7 @@ def messages():
 
 
 @bp.get("/track")
-@limiter.limit("10 per minute", deduct_when=lambda response: response.status_code == 404)
+@limiter.limit(lambda: current_app.config["TRACK_RATE_LIMIT"], deduct_when=lambda response: response.status_code == 404)
 def track():
     found = appeals.find(request.args.get("code"), request.args.get("last4"))
     if found is None:
@@ -211,6 +212,10 @@ class CookielessApi(SecureCookieSessionInterface):
         if request.path.startswith(bp.url_prefix + "/"):
             return self.null_session_class()
         return super().open_session(app, request)
+
+    def get_cookie_secure(self, app):
+        """Secure whenever the login came over HTTPS, so the browser never sends it over plain http."""
+        return super().get_cookie_secure(app) or over_tls()
 
 
 def init_app(app):

@@ -11,7 +11,8 @@ DEFAULT_INSTANCE = ROOT / "instance"
 # Environment variables a county may set; everything else keeps its default.
 ENV_KEYS = ("DATABASE_URL", "SECRET_KEY", "BABEL_DEFAULT_LOCALE", "INSTANCE_PATH", "WORKFLOWS_PATH",
             "RATING_RATE_LIMIT", "RATING_DEVICE_LIMIT", "MESSAGE_RATE_LIMIT", "MESSAGE_DEVICE_LIMIT",
-            "RATELIMIT_STORAGE_URI", "PROXY_HOPS", "PUBLIC_BASE_URL", "RATING_SCALE", "RATING_CASE_NUMBER",
+            "API_MESSAGE_RATE_LIMIT", "TRACK_RATE_LIMIT", "RATELIMIT_STORAGE_URI", "PROXY_HOPS",
+            "PREFERRED_URL_SCHEME", "PUBLIC_BASE_URL", "RATING_SCALE", "RATING_CASE_NUMBER",
             "TOTP_REQUIRED", "DELIVERY_MAX_ATTEMPTS", "DELIVERY_BACKOFF_SECONDS", "DELIVERY_LEASE_SECONDS",
             "BACKUP_TIME", "BACKUP_DIR", "AUDIT_KEY_FILE", "HOTLINE")
 
@@ -52,10 +53,15 @@ def defaults(instance_path):
         "RATING_RATE_LIMIT": "30 per minute",
         "MESSAGE_DEVICE_LIMIT": "10 per hour",
         "MESSAGE_RATE_LIMIT": "60 per hour",
+        "API_MESSAGE_RATE_LIMIT": "20 per hour",  # messages through /api/v1, per address
+        "TRACK_RATE_LIMIT": "10 per minute",  # query codes not found (guesses), per address
         "RATELIMIT_STORAGE_URI": "steady-memory://",  # app/ratelimit.py; redis://127.0.0.1:6379 with several processes
         # Reverse proxies in front (nginx: 1). Only then are X-Forwarded-For/-Proto/-Host believed, and
         # only as many hops as there are: beyond that a client could write its own address.
         "PROXY_HOPS": 0,
+        # https: the county serves only HTTPS (its proxy may not say so): the session cookie is Secure and
+        # HSTS is sent on every answer. Left http, both follow the request (app/headers.py over_tls).
+        "PREFERRED_URL_SCHEME": "http",
         "FLASK_ADMIN_SWATCH": "default",
         # three: Haixing's 满意/一般/不满意; five: the national 好差评 scale (app/scales.py).
         "RATING_SCALE": "three",
@@ -105,6 +111,9 @@ def check(config):
         raise ConfigError(f"PROXY_HOPS 应是 0（不经反向代理）或前面反向代理的层数（nginx 一层写 1），"
                           f"现在是 {config['PROXY_HOPS']!r}")
     config["PROXY_HOPS"] = int(hops)
+    if config["PREFERRED_URL_SCHEME"] not in ("http", "https"):
+        raise ConfigError("PREFERRED_URL_SCHEME 只能是 http 或 https（https：只经 HTTPS 访问，Cookie 加 Secure 并发送 HSTS），"
+                          f"现在是 {config['PREFERRED_URL_SCHEME']!r}")
     if config["RATING_SCALE"] not in SCALES:
         raise ConfigError(f"RATING_SCALE 只能是 {' 或 '.join(SCALES)}（三级：海兴满意/一般/不满意；五级：国家好差评），"
                           f"现在是 {config['RATING_SCALE']!r}")

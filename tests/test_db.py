@@ -135,6 +135,9 @@ def test_a_transaction_cut_short_by_a_restart_is_never_half_saved(app, conn):
     assert Contact.select().count() == 0
 
 
+A_RATING = {"token": "x", "level": "satisfied", "submission_key": "a" * 32}  # as the API's schema wants it
+
+
 def test_a_request_whose_transaction_the_restart_cut_is_answered_503_and_may_be_sent_again(app, client, monkeypatch):
     from app import ratings
 
@@ -147,7 +150,7 @@ def test_a_request_whose_transaction_the_restart_cut_is_answered_503_and_may_be_
             raise OperationalError("server closed the connection unexpectedly")
 
     monkeypatch.setattr(ratings, "submit", cut_short)
-    response = client.post("/api/v1/evaluations", json={"token": "x"})
+    response = client.post("/api/v1/evaluations", json=A_RATING)
     assert response.status_code == 503 and response.headers["Retry-After"] == "5"
     assert response.get_json()["error"]["code"] == "unavailable"
     assert client.get("/api/v1/units").status_code == 200
@@ -176,7 +179,7 @@ def test_any_other_database_error_stays_a_fault(client, monkeypatch):
 
     monkeypatch.setattr(ratings, "submit", locked)
     with pytest.raises(OperationalError):  # TESTING propagates what a server logs and answers 500
-        client.post("/api/v1/evaluations", json={"token": "x"})
+        client.post("/api/v1/evaluations", json=A_RATING)
 
 
 def test_a_request_waits_while_postgresql_starts_up(app, client, monkeypatch):

@@ -80,3 +80,17 @@ def test_limits_hold_across_processes_when_counted_in_redis(app):
     # In memory, each process counts alone: the same fourth rating goes through.
     alone = _app_like(app)
     assert _rate_through(alone, window) == 200
+
+
+def test_the_query_code_and_api_message_limits_are_settings_with_unchanged_defaults(app):
+    """A load test or an outside probe raises them through configuration; a county keeps the defaults."""
+    assert (app.config["TRACK_RATE_LIMIT"], app.config["API_MESSAGE_RATE_LIMIT"]) == ("10 per minute", "20 per hour")
+    tight = _app_like(app, TRACK_RATE_LIMIT="2 per minute", API_MESSAGE_RATE_LIMIT="1 per hour")
+    client = tight.test_client()
+    guesses = [client.get("/api/v1/track?code=ABCDEFGHJKLM").status_code for _ in range(3)]
+    assert guesses == [404, 404, 429]
+    from tests.conftest import csrf_token
+    form = {"code": "ABCDEFGHJKLM", "csrf_token": csrf_token(client, "/track")}
+    assert [client.post("/track", data=form).status_code for _ in range(3)] == [404, 404, 429]  # the page: its own count
+    messages = [client.post("/api/v1/messages", json={"kind": "opinion", "content": "好"}).status_code for _ in range(2)]
+    assert messages == [201, 429]

@@ -10,9 +10,11 @@ from flask import Blueprint, current_app, jsonify, request
 from flask.sessions import SecureCookieSessionInterface
 
 from app import appeals, ratings, scales, tickets, track_lock
+from app.headers import over_tls
 from models import LEVELS, ApiToken, Reason, Staff, Unit, Window, now
+from views import openapi as spec
 from views.board import locked_text, retry_after
-from views.input_guard import row_id, storable_text
+from views.input_guard import storable_text
 from views.public import check_rating_limits, limiter
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -25,6 +27,25 @@ def error(status, code, message, fields=None):
     return jsonify(body), status
 
 
+class Refusal(Exception):
+    """An error answer raised by the checks below, answered by the blueprint's handler."""
+
+    def __init__(self, status, code, message, fields=None):
+        super().__init__(message)
+        self.status, self.code, self.message, self.fields = status, code, message, fields
+
+
+@bp.errorhandler(Refusal)
+def refusal(exc):
+    return error(exc.status, exc.code, exc.message, exc.fields)
+
+
+def invalid(fields):
+    """422 naming each field and what is wrong with it."""
+    return Refusal(422, "invalid", "；".join(f"{name}：{why.rstrip('。')}" for name, why in fields.items()) + "。",
+                   fields)
+
+
 def body():
     """The JSON object sent, or None: not JSON, not an object, or nested deeper than the parser goes."""
     try:
@@ -35,7 +56,7 @@ def body():
 
 
 def unstorable(data):
-    """A refusal when some string of the JSON (a key too) holds what no database keeps, else None."""
+    """True when some string in it (a key too) holds what no database keeps."""
     pending = [data]
     while pending:  # by hand: the parser nests deeper than Python's recursion goes
         value = pending.pop()
@@ -44,18 +65,33 @@ def unstorable(data):
         elif isinstance(value, list):
             pending += value
         elif isinstance(value, str) and not storable_text(value):
-            return error(400, "unstorable", "内容里有无法保存的字符（NUL 控制字符或单独的代理码位），请删去后再发送。")
-    return None
+            return True
+    return False
 
 
-def not_text(data, *names):
-    """A refusal when one of these fields is a list, an object or true/false: text is wanted (a number,
-    a phone sent as 13912345678, is taken as its digits); else None."""
-    wrong = {name: "应当是文字" for name in names
-             if data.get(name) is not None and (isinstance(data[name], bool) or not isinstance(data[name], (str, int, float)))}
+def checked_body(schema):
+    """The JSON object sent, its fields as the document declares them; fields it does not name are not read."""
+    data = body()
+    if data is None:
+        raise Refusal(400, "bad_json", "请求体应当是 JSON 对象。")
+    if unstorable({name: data[name] for name in schema["properties"] if name in data}):
+        raise Refusal(400, "unstorable", "内容里有无法保存的字符（NUL 控制字符或单独的代理码位），请删去后再发送。")
+    if wrong := spec.body_mismatches(schema, data):
+        raise invalid(wrong)
+    return data
+
+
+def checked_query(*parameters):
+    """{name: value} of these query parameters, read as the document declares them (None when not given)."""
+    values, wrong = {}, {}
+    for parameter in parameters:
+        name = parameter["name"]
+        values[name], why = spec.query_value(parameter, request.args.getlist(name))
+        if why:
+            wrong[name] = why
     if wrong:
-        return error(422, "invalid", f"{'、'.join(wrong)} 应当是文字。", wrong)
-    return None
+        raise invalid(wrong)
+    return values
 
 
 @bp.get("/units")
@@ -68,7 +104,7 @@ def units():
 @bp.get("/windows")
 def windows():
     rows = Window.select().where(Window.active).order_by(Window.number)
-    unit = request.args.get("unit", type=row_id)
+    unit = checked_query(spec.UNIT_FILTER)["unit"]
     if unit:
         rows = rows.where(Window.unit == unit)
     return jsonify([{"id": w.id, "number": w.number, "name": w.name, "unit_id": w.unit_id, "token": w.token}
@@ -78,7 +114,7 @@ def windows():
 @bp.get("/staff")
 def staff():
     rows = Staff.select().where(Staff.active).order_by(Staff.number)
-    window = request.args.get("window", type=row_id)
+    window = checked_query(spec.WINDOW_FILTER)["window"]
     if window:
         rows = rows.where(Staff.window == window)
     return jsonify([{"id": s.id, "number": s.number, "name": s.name, "unit_id": s.unit_id,
@@ -102,32 +138,16 @@ def scale():
                                for level in chosen.levels]})
 
 
-def staff_id_of(value):
-    """An officer's id as sent, or None: true/false and numbers beyond 64 bits are nobody's id."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        try:
-            return row_id(value)
-        except ValueError:
-            return None
-    return None
-
-
 @bp.post("/evaluations")
 def evaluations():
     check_rating_limits(device=False)  # a device of the open API has no cookie
-    data = body()
-    if data is None:
-        return error(400, "bad_json", "请求体应当是 JSON 对象。")
-    if refused := unstorable(data) or not_text(data, "token", "comment", "phone", "submission_key", "case_number"):
-        return refused
+    data = checked_body(spec.evaluation_body())
     reasons_in = data.get("reasons") or []
-    if not isinstance(reasons_in, list):
-        return error(422, "invalid", "reasons 应当是原因编号的列表。", {"reasons": "应当是列表"})
     try:
         evaluation, ticket, created = ratings.submit(
             str(data.get("token") or ""), data.get("level"), [str(r) for r in reasons_in],
             str(data.get("comment") or ""), str(data.get("phone") or ""), data.get("channel") or "kiosk",
-            str(data.get("submission_key") or ""), staff_id=staff_id_of(data.get("staff_id")),
+            str(data.get("submission_key") or ""), staff_id=data.get("staff_id"),
             scale=current_app.config["RATING_SCALE"],
             case_number=str(data.get("case_number") or ""))
     except ratings.CaseAlreadyRated as refused:
@@ -140,13 +160,9 @@ def evaluations():
 
 
 @bp.post("/messages")
-@limiter.limit("20 per hour")
+@limiter.limit(lambda: current_app.config["API_MESSAGE_RATE_LIMIT"])
 def messages():
-    data = body()
-    if data is None:
-        return error(400, "bad_json", "请求体应当是 JSON 对象。")
-    if refused := unstorable(data) or not_text(data, "content", "name", "phone"):
-        return refused
+    data = checked_body(spec.message_body())
     try:
         message = appeals.leave_message(data.get("kind"), data.get("unit_id"), str(data.get("content") or ""),
                                         str(data.get("name") or ""), str(data.get("phone") or ""),
@@ -157,10 +173,11 @@ def messages():
 
 
 @bp.get("/track")
-@limiter.limit("10 per minute", deduct_when=lambda response: response.status_code == 404)
+@limiter.limit(lambda: current_app.config["TRACK_RATE_LIMIT"], deduct_when=lambda response: response.status_code == 404)
 def track():
+    query = checked_query(*spec.TRACK_PARAMETERS)
     try:
-        found = appeals.find(request.args.get("code"), request.args.get("last4"), ip=request.remote_addr or "")
+        found = appeals.find(query["code"], query["last4"], ip=request.remote_addr or "")
     except track_lock.Locked as locked:
         response, status = error(429, "locked", locked_text(locked))
         return response, status, retry_after(locked)
@@ -205,8 +222,7 @@ def todo():
 
 @bp.get("/openapi.json")
 def openapi():
-    from views.openapi import document
-    return jsonify(document())
+    return jsonify(spec.document())
 
 
 class CookielessApi(SecureCookieSessionInterface):
@@ -216,6 +232,10 @@ class CookielessApi(SecureCookieSessionInterface):
         if request.path.startswith(bp.url_prefix + "/"):
             return self.null_session_class()
         return super().open_session(app, request)
+
+    def get_cookie_secure(self, app):
+        """Secure whenever the login came over HTTPS, so the browser never sends it over plain http."""
+        return super().get_cookie_secure(app) or over_tls()
 
 
 def init_app(app):

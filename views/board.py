@@ -88,7 +88,7 @@ def enterprise():
 
 
 @bp.route("/track", methods=["GET", "POST"])
-@limiter.limit("10 per minute", methods=["POST"], deduct_when=lambda response: response.status_code == 404)
+@limiter.limit(lambda: current_app.config["TRACK_RATE_LIMIT"], methods=["POST"], deduct_when=lambda response: response.status_code == 404)
 def track():
     """Progress by query code: stage and dates and the public answer, never internal notes or names."""
     if request.method == "GET":  # the QR code on her receipt brings the code along
@@ -121,7 +121,7 @@ def show(found, status=200, error=None):
 
 
 @bp.route("/track/grade", methods=["POST"])
-@limiter.limit("10 per minute", deduct_when=lambda response: response.status_code == 404)
+@limiter.limit(lambda: current_app.config["TRACK_RATE_LIMIT"], deduct_when=lambda response: response.status_code == 404)
 def grade():
     """追评: the complainant grades the result; 不满意 reopens the handling, as the rule says."""
     from app.workflow.engine import GRADE_TITLES

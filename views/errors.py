@@ -25,6 +25,13 @@ def render_error(status, message=None):
     return render_template("error.html", status=status, message=message or MESSAGES[status]), status
 
 
+def not_allowed(exc):
+    """405 names the methods the address does take (RFC 9110 asks for Allow)."""
+    body, status = render_error(405)
+    methods = getattr(exc, "valid_methods", None)
+    return body, status, {"Allow": ", ".join(sorted(methods))} if methods else {}
+
+
 def refused(exc):
     """A 403 is answered and put in the audit trail: who was turned away from what."""
     from flask_login import current_user
@@ -38,6 +45,7 @@ def init_app(app):
     for status in MESSAGES:
         app.register_error_handler(status, lambda exc, status=status: render_error(status))
     app.register_error_handler(403, refused)
+    app.register_error_handler(405, not_allowed)
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)

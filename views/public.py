@@ -13,6 +13,7 @@ from limits import parse_many
 from markupsafe import Markup
 
 from app import qrcodes, ratelimit, ratings, scales  # noqa: F401 (ratelimit: registers steady-memory://)
+from app.headers import over_tls
 from models import LEVELS, Reason, Staff, Unit, Window
 from views.input_guard import row_id
 
@@ -61,7 +62,7 @@ def check_rating_limits(device=True):
 def give_device_cookie(response):
     if request.blueprint in ("public", "board") and not DEVICE_ID.match(request.cookies.get(DEVICE_COOKIE, "")):
         response.set_cookie(DEVICE_COOKIE, secrets.token_hex(16), max_age=365 * 24 * 3600, httponly=True,
-                            samesite="Lax", secure=request.is_secure)
+                            samesite="Lax", secure=over_tls())
     return response
 
 

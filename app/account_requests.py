@@ -6,8 +6,9 @@ officer; so the security administrator asks (a request with its reason), a commi
 approves, and only then is the change made. Every step is in the audit trail and told to the
 account's holder.
 
-A new password is made by the system at approval and shown to the approving leader once, to hand
-to the holder: no administrator ever knows a commission officer's password. The holder must
+A new password is made by the system at approval (of a grant, too: the system administrator made
+the account and may know or have changed its password) and shown to the approving leader once, to
+hand to the holder in person: no administrator ever knows a commission officer's password. The holder must
 choose his own at the next login, and passes his second factor (kept, or enrolled again) before
 he sees any complaint.
 """
@@ -104,7 +105,8 @@ def decide(request_id, leader, approve, note="", ip=""):
             raise Refused(_("This request has already been decided."))
         status = "approved" if approve else "rejected"
         # Guarded like a workflow step: two leaders deciding at once, one of them wins.
-        changed = (AccountRequest.update(status=status, decided_by=leader, decided_at=now(), decision=(note or "")[:500])
+        changed = (AccountRequest.update(status=status, decided_by=leader, decided_at=now(),
+                                         decision=(note or "")[:500])
                    .where(AccountRequest.id == request.id, AccountRequest.status == "pending").execute())
         if not changed:
             raise Refused(_("This request has already been decided."))
@@ -142,10 +144,9 @@ def _apply(request, user):
     password = None
     if request.kind == "grant":
         user.role = request.role
-        # The system administrator gave the first password and may know it: unless the holder
-        # has chosen his own since, he gets a new one from the leader.
-        if user.must_change_password:
-            password = temporary_password()
+        # Whoever set or used the account's password before (the system administrator made it)
+        # might know it: the holder gets a new one from the approving leader's hand, in person.
+        password = temporary_password()
     elif request.kind == "password":
         password = temporary_password()
     elif request.kind == "second_factor":

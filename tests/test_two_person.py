@@ -167,6 +167,23 @@ def test_granting_a_commission_role_replaces_the_password_the_administrator_gave
     assert reaches_the_complaint(app, "newcomer", password)
 
 
+def test_an_account_the_administrator_took_over_before_the_grant_is_no_use_to_him(app, world):
+    """He logs in as the account he made and chooses its password; the grant a leader approves still
+    hands a new one to the holder, in person."""
+    admin, sec, leader = world["clients"]["admin"], world["clients"]["sec"], world["clients"]["leader1"]
+    assert save(admin, "/admin/user/new/", username="puppet", new_password="Qing@2026pw").status_code == 302
+    himself = app.test_client()
+    login(himself, "puppet", "Qing@2026pw")
+    himself.post("/password", data={"current": "Qing@2026pw", "new": "Mine@2026own", "again": "Mine@2026own",
+                                    "csrf_token": csrf_token(himself, "/password")})
+    puppet = User.get(User.username == "puppet")
+    assert not puppet.must_change_password and puppet.check_password("Mine@2026own")
+    assert save(sec, f"/admin/user/edit/?id={puppet.id}", username="puppet", role="inspector",
+                request_reason="新调入监督检查室").status_code == 302
+    assert ONE_TIME_RE.search(decide(leader, AccountRequest.get().id).get_data(as_text=True))
+    assert not reaches_the_complaint(app, "puppet", "Mine@2026own")
+
+
 def test_a_leader_decides_once_and_never_about_himself(app, world):
     sec, leader1, leader2 = world["clients"]["sec"], world["clients"]["leader1"], world["clients"]["leader2"]
     me = world["users"]["leader1"]

@@ -124,3 +124,16 @@ def test_an_account_holds_one_role_and_the_three_need_the_second_factor():
     assert len(ROLE_IDS) == len(set(ROLE_IDS)) and {"sysadmin", "secadmin", "auditor"} == ADMINISTRATORS
     assert ADMINISTRATORS <= totp.REQUIRED_ROLES
     assert isinstance(User.role.max_length, int)  # one value in one column: never a list of roles
+
+
+@pytest.mark.parametrize("unit", ["abc", "1e3", "-", "99999999999999999999"])
+def test_a_choice_that_is_no_id_is_refused_in_chinese(client, login_as, make_user, county, unit):
+    """A browser sends '__None' for no unit; anything else that is no id is an invalid choice, not a 500."""
+    officer = make_user("o1", "bureau", county["hall_a"])
+    login_as("sysadmin")
+    response = save_account(client, f"/admin/user/edit/?id={officer.id}", username="o1", unit=unit)
+    assert response.status_code == 422 and "不是有效的选择" in response.get_data(as_text=True)
+    assert User.get_by_id(officer.id).unit_id == county["hall_a"].id
+    # Blank is no unit, as the blank choice is.
+    assert save_account(client, f"/admin/user/edit/?id={officer.id}", username="o1", unit="").status_code == 302
+    assert User.get_by_id(officer.id).unit_id is None

@@ -52,3 +52,49 @@ def init_app(app):
     """Before any route is added: the converter is looked up as each rule is."""
     app.url_map.converters["int"] = RowIdConverter
     app.before_request(refuse_unstorable)
+    guard_select_fields()
+
+
+def _row_id_or_none(text):
+    try:
+        return row_id(str(text).strip()) if str(text).strip().isascii() else None
+    except ValueError:
+        return None
+
+
+def guard_select_fields():
+    """A posted choice that is no id is an invalid choice, a blank one no choice; never a database error.
+
+    wtf-peewee looks the posted text up as the primary key, and after a field filter has run it does so
+    with the text itself: PostgreSQL refuses '' or 'abc' for an integer and SQLite one beyond 64 bits,
+    each a 500. Patched once, for every form's select of a row.
+    """
+    from peewee import AutoField, IntegerField
+    from wtforms.validators import ValidationError
+    from wtfpeewee.fields import SelectQueryField
+    if getattr(SelectQueryField, "_row_id_guarded", False):
+        return
+    processed, validated, looked_up = (SelectQueryField.process_formdata, SelectQueryField.pre_validate,
+                                       SelectQueryField.get_model)
+
+    def by_row_id(self):
+        return isinstance(self.model._meta.primary_key, (AutoField, IntegerField))
+
+    def get_model(self, pk):
+        return None if by_row_id(self) and _row_id_or_none(pk) is None else looked_up(self, pk)
+
+    def process_formdata(self, valuelist):
+        if valuelist and not str(valuelist[0]).strip():
+            valuelist = ["__None"]  # what the browser sends for the blank choice
+        processed(self, valuelist)
+
+    def pre_validate(self, form):
+        data = self.data
+        if data is not None and not isinstance(data, self.model) and by_row_id(self) and _row_id_or_none(data) is None:
+            raise ValidationError(self.gettext("Not a valid choice."))
+        validated(self, form)
+
+    SelectQueryField.get_model = get_model
+    SelectQueryField.process_formdata = process_formdata
+    SelectQueryField.pre_validate = pre_validate
+    SelectQueryField._row_id_guarded = True

@@ -32,6 +32,9 @@ def test_the_system_administrator_keeps_the_case_workers_passwords(client, login
                         new_password="Qing@2026yy").status_code == 302
     handler = User.get_by_id(handler.id)
     assert handler.role == "handler" and handler.check_password("Qing@2026yy") and handler.must_change_password
+    from models import Notification
+    [told] = Notification.select().where(Notification.user == handler.id)  # the holder is told
+    assert "密码已由管理员重置" in told.message and "Qing@2026yy" not in told.message
 
 
 @pytest.mark.parametrize("role", ["office", "leader", "inspector", "auditor"])

@@ -1,5 +1,5 @@
 """Officer accounts (system administrator) and the audit trail (auditor)."""
-from flask import flash, redirect, request, url_for
+from flask import flash, g, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.peewee.filters import FilterEqual
 from flask_babel import gettext as _
@@ -76,7 +76,7 @@ class UserAdmin(SecureModelView):
     def on_model_change(self, form, model, is_created):
         before = None if is_created else User.get_by_id(model.id)
         before_role = before.role if before is not None else NO_ROLE
-        self._requests = []
+        g.account_requests = []  # per request: one view object serves every officer
         if current_user.role == SYSADMIN:
             self._sysadmin_change(form, model, is_created, before_role)
         else:
@@ -113,17 +113,17 @@ class UserAdmin(SecureModelView):
         wanted = model.role
         if wanted != before_role and needs_approval(wanted):
             model.role = before_role  # granted when a leader approves
-            self._requests.append(("grant", wanted))
+            g.account_requests.append(("grant", wanted))
         elif wanted != before_role:
             model.must_change_password = model.must_change_password or wanted != NO_ROLE
             model.end_sessions()
         if form.request_password_reset.data:
-            self._requests.append(("password", ""))
+            g.account_requests.append(("password", ""))
         if form.reset_second_factor.data and needs_approval(before_role):
-            self._requests.append(("second_factor", ""))
+            g.account_requests.append(("second_factor", ""))
             form.reset_second_factor.data = False
         self._set_password(model, password, form.reset_second_factor.data)
-        for kind, role in self._requests:  # checked now, so that a refusal keeps the form as typed
+        for kind, role in g.account_requests:  # checked now, so that a refusal keeps the form as typed
             try:
                 account_requests.check(model, kind, current_user, reason, role)
             except account_requests.Refused as exc:
@@ -146,17 +146,16 @@ class UserAdmin(SecureModelView):
 
     def after_model_change(self, form, model, is_created):
         super().after_model_change(form, model, is_created)
-        for kind, role in getattr(self, "_requests", ()):
+        for kind, role in g.pop("account_requests", ()):
             account_requests.ask(model, kind, current_user, form.request_reason.data, role=role,
                                  ip=request.remote_addr)
             flash(_("Sent to the commission leaders for approval: %(what)s.",
                     what=account_requests.KIND_TEXT[kind].format(role=role_label(role))), "info")
-        changed = [text for flag, text in ((form.new_password.data, "密码已由管理员重置"),
-                                           (form.reset_second_factor.data, "动态验证码已由管理员重置"))
-                   if flag]
-        if not is_created and changed:
-            outbox.notify_account(model, "account_notice", "您的账号" + "、".join(changed) +
-                                  "，下次登录时须先设置新密码。如非您本人知情，请立即报告。")
+        told = [text for flag, text in (
+            (form.new_password.data, "您的账号密码已由管理员重置，下次登录时须先设置新密码。"),
+            (form.reset_second_factor.data, "您的动态验证码已由管理员重置，下次登录时须重新设置。")) if flag]
+        if not is_created and told:
+            outbox.notify_account(model, "account_notice", "".join(told) + "如非您本人知情，请立即报告。")
 
     def audit_detail(self, form, model):
         changed = (" password changed" if form.new_password.data else "") + \

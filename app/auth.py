@@ -19,7 +19,7 @@ login_manager.login_message_category = "warning"
 login_manager.session_protection = "strong"
 
 # Pages a user who must change the password may still open.
-OPEN_WHILE_CHANGING = frozenset({"auth.password", "auth.logout", "auth.login", "static"})
+OPEN_WHILE_CHANGING = frozenset({"auth.password", "auth.logout", "auth.login", "static", "admin.static"})
 
 
 def clock():

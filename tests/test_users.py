@@ -33,6 +33,12 @@ def test_sysadmin_creates_an_account_the_security_administrator_makes_a_handler(
     assert response.status_code == 302 and response.headers["Location"] == "/password"
     # A password an administrator chose is changed by its owner before anything else.
     assert other.get("/admin/").headers["Location"] == "/password"
+    # ...on a page that looks like one: its stylesheets load while the change is owed.
+    page = other.get("/password").get_data(as_text=True)
+    for sheet in re.findall(r'<link href="([^"]+\.css[^"]*)" rel="stylesheet"', page):
+        response = other.get(sheet)
+        response.close()  # a static file is streamed
+        assert response.status_code == 200, sheet
     assert post(other, "/password", {"current": "Zhang@2026x", "new": "Zh3-own-choice",
                                      "again": "Zh3-own-choice"}).status_code == 302
     assert "县行政审批局" in other.get("/admin/").get_data(as_text=True)

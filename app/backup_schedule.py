@@ -11,7 +11,6 @@ import json
 import logging
 import re
 import secrets
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -262,15 +261,5 @@ def start_scheduler(app, every_seconds=60):
     if settings["time"] is None:
         return None
 
-    def loop():
-        while True:
-            try:
-                with app.app_context(), db.connection_context():
-                    run_due()
-            except Exception:  # a failed round is logged; the next minute looks again
-                app.logger.exception("scheduled backup failed")
-            time.sleep(every_seconds)
-
-    thread = threading.Thread(target=loop, name="zhitongche-backup", daemon=True)
-    thread.start()
-    return thread
+    from app.background import every
+    return every(app, every_seconds, "zhitongche-backup", run_due, "scheduled backup failed")

@@ -459,15 +459,6 @@ def start_worker(app, every_seconds=5):
     in_flight = InFlight(app.wsgi_app)
     app.wsgi_app = in_flight
 
-    def loop():
-        while True:
-            try:
-                with app.app_context(), db.connection_context():
-                    drain(between=in_flight.wait_quiet)
-            except Exception:  # a failed round is logged; the rows wait for the next one
-                app.logger.exception("notice delivery failed")
-            time.sleep(every_seconds)
-
-    thread = threading.Thread(target=loop, name="zhitongche-deliver", daemon=True)
-    thread.start()
-    return thread
+    from app.background import every
+    return every(app, every_seconds, "zhitongche-deliver", lambda: drain(between=in_flight.wait_quiet),
+                 "notice delivery failed")

@@ -394,25 +394,16 @@ def start_sweeper(app, every_seconds=300):
     Several processes may each run one: the sweep is idempotent and each ticket's alert is
     written under its revision guard, so two sweepers never send the same card twice.
     """
-    import threading
-    import time
+    from app.background import every
 
-    def loop():
-        while True:
-            try:
-                with app.app_context(), db.connection_context():
-                    sweep()
-                    from app.ratings import detect_anomalies
-                    detect_anomalies(case_numbers=app.config["RATING_CASE_NUMBER"] == "optional")
-                    from app import probes
-                    probes.flush()  # look-ups outside an officer's scope still only counted
-            except Exception:  # a failed round is logged; the next round tries again
-                app.logger.exception("deadline sweep failed")
-            time.sleep(every_seconds)
+    def round_():
+        sweep()
+        from app.ratings import detect_anomalies
+        detect_anomalies(case_numbers=app.config["RATING_CASE_NUMBER"] == "optional")
+        from app import probes
+        probes.flush()  # look-ups outside an officer's scope still only counted
 
-    thread = threading.Thread(target=loop, name="zhitongche-sweep", daemon=True)
-    thread.start()
-    return thread
+    return every(app, every_seconds, "zhitongche-sweep", round_, "deadline sweep failed")
 
 
 # --- lists ----------------------------------------------------------------------------------

@@ -147,10 +147,10 @@ class UserAdmin(SecureModelView):
     def after_model_change(self, form, model, is_created):
         super().after_model_change(form, model, is_created)
         for kind, role in g.pop("account_requests", ()):
-            account_requests.ask(model, kind, current_user, form.request_reason.data, role=role,
-                                 ip=request.remote_addr)
-            flash(_("Sent to the commission leaders for approval: %(what)s.",
-                    what=account_requests.KIND_TEXT[kind].format(role=role_label(role))), "info")
+            made = account_requests.ask(model, kind, current_user, form.request_reason.data, role=role,
+                                        ip=request.remote_addr)
+            flash(_("Sent to the commission leaders for approval: %(what)s.", what=account_requests.describe(made)),
+                  "info")
         told = [text for flag, text in (
             (form.new_password.data, "您的账号密码已由管理员重置，下次登录时须先设置新密码。"),
             (form.reset_second_factor.data, "您的动态验证码已由管理员重置，下次登录时须重新设置。")) if flag]

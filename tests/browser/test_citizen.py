@@ -17,13 +17,20 @@ def shot(page, name):
     page.screenshot(path=str(SHOTS / f"{name}.png"))
 
 
-def test_kiosk_rating_with_reasons_and_reset(server, browser):  # noqa: F811
+def kiosk_at_first_window(browser, server, first_shot=None):
+    """The 1080×1920 kiosk, 县行政审批局's first window chosen, its rating form and script loaded."""
     page = browser.new_page(viewport={"width": 1080, "height": 1920}, has_touch=True)
     page.goto(server + "/kiosk")
-    shot(page, "kiosk-1-units")
+    if first_shot:
+        shot(page, first_shot)
     page.click("text=县行政审批局")
     page.click("#windows a >> nth=0")
     page.wait_for_selector("html.js #rate-form")  # the page and its script have loaded
+    return page
+
+
+def test_kiosk_rating_with_reasons_and_reset(server, browser):  # noqa: F811
+    page = kiosk_at_first_window(browser, server, first_shot="kiosk-1-units")
     page.wait_for_selector("#reasons", state="hidden")  # reasons appear only on 不满意
     page.click("label.level.bad")
     page.wait_for_selector("#reasons", state="visible")
@@ -56,11 +63,7 @@ def test_kiosk_rating_with_reasons_and_reset(server, browser):  # noqa: F811
 
 
 def test_a_satisfied_kiosk_rating_thanks_and_returns_by_itself(server, browser):  # noqa: F811
-    page = browser.new_page(viewport={"width": 1080, "height": 1920}, has_touch=True)
-    page.goto(server + "/kiosk")
-    page.click("text=县行政审批局")
-    page.click("#windows a >> nth=0")
-    page.wait_for_selector("html.js #rate-form")
+    page = kiosk_at_first_window(browser, server)
     page.click("label.level.good")
     with page.expect_navigation():
         page.click("button.submit")

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from tests.browser.test_citizen import shot
+from tests.browser.test_citizen import kiosk_at_first_window, shot
 from tests.browser.test_walk import CHROMIUM, browser, log_in, pytestmark, serve  # noqa: F401 (fixtures)
 from tests.browser.test_walk import take as act
 from tests.sinks import HttpSink
@@ -64,11 +64,7 @@ def test_a_kiosk_complaint_walked_to_her_grade_with_every_notice_delivered(count
             office.click("input[type=submit][value='保存']")
         assert sink.url(path) not in office.content()  # the saved address is only ever shown masked
 
-    kiosk = browser.new_page(viewport={"width": 1080, "height": 1920}, has_touch=True)
-    kiosk.goto(server + "/kiosk")
-    kiosk.click("text=县行政审批局")
-    kiosk.click("#windows a >> nth=0")
-    kiosk.wait_for_selector("html.js #rate-form")
+    kiosk = kiosk_at_first_window(browser, server)
     kiosk.click("label.level.bad")
     kiosk.click("text=吃拿卡要")
     kiosk.fill("textarea[name=comment]", "办营业执照被暗示要请吃饭")

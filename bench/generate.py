@@ -126,7 +126,8 @@ def tickets(rng, places, bad, total):
     columns = ("id", "code", "title", "content", "source", "unit_id", "window_id", "staff_id", "handling_unit_id",
                "evaluation_id", "query_code", "workflow", "workflow_version", "stage", "status", "deadline",
                "result", "closing_kind", "created_at", "closed_at", "revision", "stage_entered_at", "due_at",
-               "alert_level", "supervised", "grade", "transfers", "deadline_estimated", "classification", "bad_rating")
+               "alert_level", "supervised", "grade", "transfers", "deadline_estimated", "classification", "bad_rating",
+               "reply")
     from_ratings = sorted(bad, key=lambda b: b[4], reverse=True)[:total]
     span = MONTHS * 30 * 24 * 3600
     with db.atomic():
@@ -153,7 +154,8 @@ def tickets(rng, places, bad, total):
                          "已整改并反馈。" if closed else "", kind, _stamp(at), _stamp(closed_at), 1, _stamp(at),
                          None if closed else _stamp(due), 2 if late else 0, late,
                          rng.choice(("satisfied", "basically_satisfied", "dissatisfied")) if closed and rng.random() < 0.6
-                         else None, 0, False, "", evaluation_id is not None))
+                         else None, 0, False, "", evaluation_id is not None,
+                         "经核实，已整改。" if closed else ""))  # the public reply (答复群众, v22)
             if len(rows) == 5000:
                 bulk("ticket", columns, rows)
                 rows = []

@@ -211,9 +211,24 @@ def _counted(start, end, unit_ids, by, sums=EACH_LEVEL):
         raise ValueError(f"cannot group ratings by {by} together")
     grain = grains.pop() if grains else "u"
     out = {}
-    if left_out() is not None:  # the tallies do not split a unit's ratings by officer
-        _add_raw(out, by, start, end, unit_ids, sums)
-        return out
+    if left_out() is not None:
+        # The tallies do not split a unit's ratings by officer: the units the officer left out was
+        # rated in are counted from the rows without him, every other unit from the tallies.
+        rated_in = {u for (u,) in Evaluation.select(Evaluation.unit).where(  # by the index on staff
+            Evaluation.staff == left_out()).distinct().tuples()}
+        own = rated_in if unit_ids is None else rated_in & set(unit_ids)
+        if own:
+            from models import Unit
+            others = ({u for (u,) in Unit.select(Unit.id).tuples()} if unit_ids is None else set(unit_ids)) - own
+            if others:
+                _from_tallies(out, grain, by, start, end, others, sums)
+            _add_raw(out, by, start, end, own, sums)
+            return out
+    return _from_tallies(out, grain, by, start, end, unit_ids, sums)
+
+
+def _from_tallies(out, grain, by, start, end, unit_ids, sums):
+    """`out` filled from the tallies: whole months from theirs, the days around them from the ratings."""
     if grain == "d":
         _add_tallies(out, grain, by, start, end, unit_ids, sums)
         return out

@@ -173,3 +173,20 @@ def test_a_colleagues_appeal_of_his_rating_is_hidden_from_him(app, rated):
     login(accused, "zhang")
     assert accused.get(f"/admin/handle/{appeal.id}/").status_code == 404
     assert appeal.code not in accused.get("/admin/ticket/").get_data(as_text=True)
+
+
+def test_a_county_wide_reader_on_the_roster_counts_every_unit_but_himself(app, county, rated, make_user):
+    """The units he was rated in are counted from the rows without him; the others from the tallies."""
+    import re
+
+    from app import ratings
+    ratings.submit(county["w2"].token, "satisfied", [], "", "", "qr", ratings.new_submission_key())
+    make_user("office_s1", "office", staff=county["s1"])
+    make_user("office_x", "office")
+    seen = {}
+    for name in ("office_s1", "office_x"):
+        client = app.test_client()
+        login(client, name)
+        page = client.get("/admin/").get_data(as_text=True)
+        seen[name] = int(re.search(r'id="fig-evaluations"[^>]*>(\d+)<', page).group(1))
+    assert seen == {"office_s1": 2, "office_x": 3}

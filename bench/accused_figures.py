@@ -6,7 +6,6 @@ The tallies do not split a unit by officer, so the units he was rated in are cou
 every other unit still comes from the tallies. Prints, for a county-wide reader and for a handler,
 the home page (last 12 months) linked to a roster officer as a ratio of the same page unlinked.
 """
-import os
 import sys
 import tempfile
 import time

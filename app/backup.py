@@ -328,9 +328,9 @@ def _close_connections():
 def _forget_cached_rows():
     """The calendar and the workflows this process read belong to the database just replaced."""
     from app import workdays
-    from app.workflow import store
+    from app import procedures
     workdays.invalidate()
-    store.clear_cache()
+    procedures.clear_cache()
 
 
 # --- shared ----------------------------------------------------------------------------------

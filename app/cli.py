@@ -134,7 +134,7 @@ def _size(n):
 def check_workflows(path):
     """检查办理流程文件，有错误时退出码为 1 / Validate workflows.yaml (exit 1 on errors)."""
     from app.workflow.errors import WorkflowFileError
-    from app.workflow.store import validate
+    from app.procedures import validate
     path = path or current_app.config["WORKFLOWS_PATH"]
     with open(path, encoding="utf-8") as f:
         text = f.read()

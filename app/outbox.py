@@ -18,8 +18,8 @@ import warnings
 
 from peewee import PostgresqlDatabase
 
+from app import procedures
 from app.roles import UNIT_BOUND
-from app.workflow import store
 from app.workflow.schema import PLACEHOLDER
 from models import (Channel, Contact, Delivery, Notification, Staff, Ticket, Unit, User, db, mask_phone,
                     now)
@@ -53,7 +53,7 @@ def configure(config):
 # --- writing notices (inside the action's transaction) --------------------------------------------
 def render(kind, values):
     """The office's text for `kind` with its placeholders filled (unknown ones were refused on save)."""
-    text = store.notices()[kind]
+    text = procedures.notices()[kind]
     return PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), text)
 
 

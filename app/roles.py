@@ -34,6 +34,8 @@ ROLE_IDS = tuple(r for r, _ in ROLES)
 
 # 三员: only the security administrator grants these roles.
 ADMINISTRATORS = frozenset({SYSADMIN, SECADMIN, AUDITOR})
+# 三员分立: the administrators never handle a case, so no procedure may give them a step.
+CASE_ROLES = tuple(r for r in ROLE_IDS if r not in ADMINISTRATORS)
 
 # Only these ever see who complained.
 COMMISSION = frozenset({OFFICE, LEADER, INSPECTOR})

@@ -8,10 +8,10 @@ import re
 
 from peewee import SQL, Case
 
-from app import outbox, scales, tallies, workdays
+from app import outbox, procedures, scales, tallies, workdays
 from app.db import compiled, insert_row
 from app.roles import UNIT_BOUND
-from app.workflow import engine, store
+from app.workflow import engine
 from app.workflow.engine import Actor, TicketState
 from app.workflow.errors import ActionRefused, StaleTicket
 from models import (AuditLog, CoHandling, SystemSetting, Ticket, TicketEvent, Unit, db,
@@ -23,7 +23,7 @@ ALERT_TEXT = {1: "即将到期", 2: "已到期（黄牌）", 3: "超期（红牌
 
 def actor_for(user):
     unit_ids = frozenset(Unit.subtree_ids(user.unit_id)) if user.unit_id else frozenset()
-    return Actor(role=user.role, unit_ids=unit_ids, user_id=user.id)
+    return Actor(role=user.role, unit_ids=unit_ids, user_id=user.id, unit_bound=user.role in UNIT_BOUND)
 
 
 def state_of(ticket, wf):
@@ -41,7 +41,7 @@ def state_of(ticket, wf):
 
 
 def workflow_of(ticket):
-    return store.workflow(ticket.workflow, ticket.workflow_version)
+    return procedures.workflow(ticket.workflow, ticket.workflow_version)
 
 
 def next_code(at):
@@ -76,7 +76,7 @@ def open_ticket(workflow_key, title, content, source, actor_user=None, at=None, 
     """
     at = at or now()
     received_at = min(received_at or at, at)
-    wf = store.workflow(workflow_key)
+    wf = procedures.workflow(workflow_key)
     calendar = workdays.current()
     with db.atomic():
         ticket = Ticket(code=next_code(at), title=title, content=content, source=source,
@@ -412,7 +412,7 @@ def waiting_stages(role):
     from models import WorkflowVersion
     result = []
     for key, version in WorkflowVersion.select(WorkflowVersion.key, WorkflowVersion.version).tuples():
-        wf = store.workflow(key, version)
+        wf = procedures.workflow(key, version)
         stages = [s.id for s in wf.stages.values() if not s.final and s.role == role]
         approvals = [s.id for s in wf.stages.values() if not s.final and s.extension_approver == role]
         if stages or approvals:
@@ -476,13 +476,13 @@ def init_app(app):
     from app.db import ConfigError
     from app.workflow.errors import WorkflowFileError
     from models import CalendarDay
-    store.clear_cache()
+    procedures.clear_cache()
     workdays.invalidate()
     with db.connection_context():
         if not CalendarDay.select().exists():
             workdays.seed_from_library()
     try:
-        store.import_disk_file(app.config["WORKFLOWS_PATH"])
+        procedures.import_disk_file(app.config["WORKFLOWS_PATH"])
     except WorkflowFileError as exc:
         raise ConfigError("办理流程文件有错误，系统没有启动（原来的流程仍保存在数据库里）。请按下面的提示改正 "
                           f"{app.config['WORKFLOWS_PATH']} 后再启动，或运行 flask check-workflows 检查：\n{exc}")
@@ -496,7 +496,7 @@ def move_to_version(key, version, stage_map=None, apply=False, user=None, at=Non
     per ticket; nothing is written unless `apply` and every ticket can move.
     """
     at, stage_map = at or now(), dict(stage_map or {})
-    target = store.workflow(key, version)
+    target = procedures.workflow(key, version)
     report, moves = [], []
     for ticket in Ticket.select().where(Ticket.workflow == key, Ticket.status == "open",
                                         Ticket.workflow_version != version).order_by(Ticket.id):
@@ -525,7 +525,7 @@ def move_to_version(key, version, stage_map=None, apply=False, user=None, at=Non
 
 def workflow_for_rating(level, reason_titles, channel):
     """The workflow the auto_open rules give a rating, or None."""
-    for rule in store.auto_open_rules():
+    for rule in procedures.auto_open_rules():
         if rule.matches(level, reason_titles, channel):
             return rule.workflow
     return None

@@ -119,7 +119,7 @@ def evaluations(rng, places, total):
 
 def tickets(rng, places, bad, total):
     """`total` problems: one for each 差评 (newest first) up to the total, the rest from messages."""
-    from app.workflow.store import active_versions
+    from app.procedures import active_versions
     from models import Ticket, db, new_query_code
     first_id = _next_id(Ticket)
     versions = active_versions()  # the procedures as stored: the tickets open on their current version

@@ -30,7 +30,7 @@ def fill(total, seed=5):
     rng = random.Random(seed)
     units = [u for (u,) in Unit.select(Unit.id).where(Unit.kind.in_(("hall", "law_enforcement"))).tuples()]
     office = User.get(User.username == "office")
-    from app.workflow.store import active_versions
+    from app.procedures import active_versions
     version = active_versions()["problem"]
     with db.atomic():
         for start in range(0, total, 1000):

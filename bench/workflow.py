@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app import create_app, tickets, workdays  # noqa: E402
-from app.workflow.store import active_versions  # noqa: E402
+from app.procedures import active_versions  # noqa: E402
 from models import ALL_MODELS, Ticket, Unit, User, db  # noqa: E402
 from seed.loader import DEMO_PASSWORD, load  # noqa: E402
 

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import yaml
 
-from app import tallies
+from app import procedures, tallies
 from app.appeals import enterprise_title
 from app.tickets import counts_as_bad
-from app.workflow import store
 from app.roles import AUDITOR, BUREAU, HANDLER, INSPECTOR, LEADER, OFFICE, SECADMIN, SYSADMIN
 from models import (Contact, Evaluation, EvaluationReason, Message, Reason, Staff, Symposium,
                     SystemSetting, Ticket, TicketEvent, Unit, User, Window, db)
@@ -240,7 +239,7 @@ def load_symposium(today, office, numbered):
             code=f"ZTC-{held.year}-{numbered + i:04d}", title=enterprise_title(issue["category"], issue["content"]),
             content=issue["content"], source="symposium", unit=None, handling_unit=unit,
             contact=Contact.create(company=company.name), workflow="enterprise",
-            workflow_version=store.active_versions()["enterprise"],
+            workflow_version=procedures.active_versions()["enterprise"],
             stage=final, status="closed", closing_kind=issue["state"], classification=issue["category"],
             deadline=closed_day, handler=office, result=issue["result"], symposium=meeting,
             # the article's results are public facts: the demo answers the companies with them
@@ -287,7 +286,7 @@ def load_problem(rng, today, number, p, evaluate, office):
     else:
         workflow = "message" if p["source"] == "web" else "problem"
     ticket = Ticket.create(
-        workflow=workflow, workflow_version=store.active_versions()[workflow], stage_entered_at=closed, revision=3,
+        workflow=workflow, workflow_version=procedures.active_versions()[workflow], stage_entered_at=closed, revision=3,
         code=f"ZTC-{created.year}-{number:04d}", title=p["title"], content=p["content"],
         source=p["source"], unit=unit, window=window,
         handling_unit=Unit.get(Unit.code == p["handling_unit"]), contact=contact,

@@ -3,7 +3,7 @@ import io
 
 from openpyxl import load_workbook
 
-from app.workflow.store import active_versions
+from app.procedures import active_versions
 from models import Evaluation, EvaluationReason, Reason, Ticket
 
 

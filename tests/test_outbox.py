@@ -313,17 +313,17 @@ def test_send_test_shows_the_gateways_answer(office_client):
 def test_the_texts_are_the_offices_to_edit(officers, county, sink, app):
     from pathlib import Path
 
-    from app.workflow import store
+    from app import procedures
     from app.workflow.errors import WorkflowFileError
     Channel.create(title="纪委群", kind="role", role="office", url=sink.url("/office"))
     text = Path(app.config["WORKFLOWS_PATH"]).read_text(encoding="utf-8")
-    store.accept(text.replace("  new_work: 【直通车】{code}“{title}”已到“{stage}”环节，请在 {due} 前办理：{link}",
+    procedures.accept(text.replace("  new_work: 【直通车】{code}“{title}”已到“{stage}”环节，请在 {due} 前办理：{link}",
                               "  new_work: 新待办 {code}：{stage}"), user=officers["office"])
     t = open_problem(officers, county, phone=None)
     outbox.drain(at=MONDAY)
     assert by_path(sink)["/office"] == [f"新待办 {t.code}：平台受理"]
     with pytest.raises(WorkflowFileError) as refused:
-        store.accept(text.replace("查看办理进展。", "查看办理进展。{content}"))
+        procedures.accept(text.replace("查看办理进展。", "查看办理进展。{content}"))
     assert "notices.citizen_accepted: 不认识的占位符 {content}" in str(refused.value)
 
 

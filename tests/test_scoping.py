@@ -1,5 +1,5 @@
 """A unit handler sees the rows of its own unit (and the units under it), nothing else."""
-from app.workflow.store import active_versions
+from app.procedures import active_versions
 from models import Contact, Evaluation, Ticket
 
 

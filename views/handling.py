@@ -209,12 +209,12 @@ class HandlingView(SecureBaseView):
 
     @expose("/new/", methods=("GET", "POST"))
     def new(self):
-        from app.workflow import store
+        from app import procedures
         from models import Contact
         if current_user.role != OFFICE:
             abort(403)
         form = NewTicketForm()
-        form.workflow.choices = [(k, store.workflow(k).title) for k in store.active_versions()
+        form.workflow.choices = [(k, procedures.workflow(k).title) for k in procedures.active_versions()
                                  if k not in ("appeal", "evaluation")]
         form.source.choices = [(k, str(v)) for k, v in CHANNELS if k != "kiosk"]
         form.unit.choices = unit_choices()

@@ -9,8 +9,9 @@ from flask_wtf import FlaskForm
 from peewee import JOIN
 from wtforms import TextAreaField
 
+from app import procedures
 from app.roles import AUDITOR, INSPECTOR, LEADER, OFFICE
-from app.workflow import diagram, store
+from app.workflow import diagram
 from app.workflow.errors import WorkflowFileError
 from models import AuditLog, User, WorkflowFile, WorkflowVersion
 from views.base import SecureBaseView
@@ -26,7 +27,7 @@ class WorkflowRulesView(SecureBaseView):
 
     @expose("/")
     def index(self):
-        workflows = [store.workflow(key) for key in store.active_versions()]
+        workflows = [procedures.workflow(key) for key in procedures.active_versions()]
         return self.render("admin/rules.html", workflows=workflows, diagram=diagram.render,
                            history=self.history(), may_edit=current_user.role in self.edit_roles,
                            versions=list(WorkflowVersion.select().order_by(WorkflowVersion.key,
@@ -44,19 +45,19 @@ class WorkflowRulesView(SecureBaseView):
         form = RulesForm()
         problems, status = [], 200
         if request.method == "GET":
-            form.text.data = store.latest_file().text
+            form.text.data = procedures.latest_file().text
         elif form.validate():
             text = (form.text.data or "").replace("\r\n", "\n")
             try:
                 if request.form.get("save"):
-                    definitions = store.accept(text, origin="editor", user=current_user)
-                    AuditLog.record("workflow_save", current_user, store.latest_file(),
+                    definitions = procedures.accept(text, origin="editor", user=current_user)
+                    AuditLog.record("workflow_save", current_user, procedures.latest_file(),
                                     detail=", ".join(f"{k} v{w.version}" for k, w in definitions.workflows.items()),
                                     ip=request.remote_addr)
                     flash(_("Saved. New tickets follow the new version; "
                             "tickets in progress keep their original version."), "success")
                     return redirect(url_for(".index"))
-                store.validate(text)
+                procedures.validate(text)
                 flash(_("Checked: no errors found (not saved yet)."), "success")
             except WorkflowFileError as exc:
                 problems, status = exc.problems, 422

@@ -114,16 +114,16 @@ HandlingUnit = Unit.alias()
 
 @request_options
 def workflow_options():
-    from app.workflow import store
-    return [(key, store.workflow(key).title) for key in store.active_versions()]
+    from app import procedures
+    return [(key, procedures.workflow(key).title) for key in procedures.active_versions()]
 
 
 @request_options
 def stage_options():
-    from app.workflow import store
+    from app import procedures
     seen = {}
-    for key in store.active_versions():
-        for stage in store.workflow(key).stages.values():
+    for key in procedures.active_versions():
+        for stage in procedures.workflow(key).stages.values():
             seen.setdefault(stage.id, stage.title)
     return sorted(seen.items())
 

@@ -6,7 +6,6 @@ the calendar as arguments, and the result is a `Change` for the service to write
 import datetime
 from dataclasses import dataclass, field, replace
 
-from app.roles import UNIT_BOUND
 from app.workflow.errors import ActionRefused
 from app.workflow.schema import GRADES, RESERVED_ACTIONS, Action, Duration
 
@@ -29,6 +28,7 @@ class Actor:
     role: str
     unit_ids: frozenset = frozenset()
     user_id: int = None
+    unit_bound: bool = False  # a role that acts only for its own units (the caller knows which roles)
 
 
 @dataclass(frozen=True)
@@ -79,14 +79,14 @@ def builtin_actions(workflow, stage):
     return actions
 
 
-def _acts_for_unit(stage, state, actor, role, action=None):
+def _acts_for_unit(stage, state, actor, action=None):
     """A unit-bound officer acts only for its own units; a fixed unit binds every role."""
     if action is not None and action.effect == CO_ANSWER:  # a co-handling unit still to answer
         return any(not done and unit in actor.unit_ids for unit, done in state.co_units.items())
     if stage.unit not in ("any", "handling"):
         unit_id = state.fixed_unit_ids.get(stage.unit)
         return unit_id is not None and unit_id in actor.unit_ids
-    if role in UNIT_BOUND:
+    if actor.unit_bound:
         return state.handling_unit_id is not None and state.handling_unit_id in actor.unit_ids
     return True
 
@@ -125,7 +125,7 @@ def allowed_actions(workflow, state, actor):
         return []
     stage = workflow.stages[state.stage]
     return [a for a in stage_actions(workflow, stage)
-            if a.role == actor.role and _acts_for_unit(stage, state, actor, a.role, a)
+            if a.role == actor.role and _acts_for_unit(stage, state, actor, a)
             and _applicable(a, workflow, stage, state)]
 
 
@@ -137,7 +137,7 @@ def find_action(workflow, state, actor, action_id):
     action = next((a for a in stage_actions(workflow, stage) if a.id == action_id), None)
     if action is None:
         raise ActionRefused(f"当前环节“{stage.title}”没有“{action_id}”这个操作。", status=409)
-    if action.role != actor.role or not _acts_for_unit(stage, state, actor, action.role, action):
+    if action.role != actor.role or not _acts_for_unit(stage, state, actor, action):
         raise ActionRefused(f"您的角色或单位不能在“{stage.title}”环节执行“{action.title}”。", status=403)
     if not _applicable(action, workflow, stage, state):
         if action.effect == "transfer" and state.transfers >= workflow.max_transfers:

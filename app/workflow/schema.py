@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from app.roles import ADMINISTRATORS, ROLE_IDS
 from app.workflow.errors import Problem, WorkflowFileError
 
 DURATION_UNITS = ("days", "hours", "workdays")
@@ -70,8 +69,6 @@ DEFAULT_NOTICES = {
 }
 assert set(DEFAULT_NOTICES) == set(NOTICE_KINDS)
 
-# 三员分立: the administrators never handle a case, so no procedure may give them a step.
-CASE_ROLES = tuple(r for r in ROLE_IDS if r not in ADMINISTRATORS)
 
 
 # --- the definitions the engine works with -----------------------------------------------
@@ -234,8 +231,9 @@ def _choices(choices):
 
 
 class Checker:
-    def __init__(self, located, source):
+    def __init__(self, located, source, roles=None):
         self.located, self.source, self.problems = located, source, []
+        self.roles = roles  # the role ids a step may name; None: not checked (a stored version)
 
     def add(self, path, message, at_key=False):
         marks = self.located.key_marks if at_key else self.located.value_marks
@@ -270,6 +268,11 @@ class Checker:
             self.add(path, f"应当是一段文字，而这里是 {_kind(value)}")
             return False
         return True
+
+    def role(self, value, path, extra=()):
+        if self.roles is None:
+            return bool(value)
+        return self.one_of(value, path, tuple(self.roles) + tuple(extra), "角色")
 
     def one_of(self, value, path, choices, what):
         if value not in choices:
@@ -315,9 +318,9 @@ def _kind(value):
     return f"\"{value}\""
 
 
-def check(data, located, source="workflows.yaml", unit_codes=None):
-    """Both passes; returns (Definitions or None, problems)."""
-    c = Checker(located, source)
+def check(data, located, source="workflows.yaml", unit_codes=None, roles=None):
+    """Both passes; returns (Definitions or None, problems). `roles`: the role ids a step may name."""
+    c = Checker(located, source, roles)
     top = c.mapping(data, (), TOP_KEYS, "文件")
     workflows = {}
     raw_workflows = top.get("workflows")
@@ -388,7 +391,7 @@ def _check_stage(c, stage_id, raw, path, stage_ids, unit_codes):
         c.text(raw["title"], path + ("title",))
     role = raw.get("role")
     if "role" in raw:
-        c.one_of(role, path + ("role",), CASE_ROLES, "角色")
+        c.role(role, path + ("role",))
     unit = raw.get("unit", "any")
     if isinstance(unit, dict):
         unit_map = c.mapping(unit, path + ("unit",), {"fixed": True}, "办理单位")
@@ -408,8 +411,7 @@ def _check_stage(c, stage_id, raw, path, stage_ids, unit_codes):
     if "extension" in raw:
         ext = c.mapping(raw["extension"], path + ("extension",), EXTENSION_KEYS, "延期规则")
         if "approver" in ext:
-            approver = ext["approver"] if c.one_of(ext["approver"], path + ("extension", "approver"),
-                                                   CASE_ROLES, "角色") else ""
+            approver = ext["approver"] if c.role(ext["approver"], path + ("extension", "approver")) else ""
         if "max" in ext:
             extension_max = c.duration(ext["max"], path + ("extension", "max"), with_from=False)
     actions = {}
@@ -447,7 +449,7 @@ def _check_action(c, action_id, raw, path, stage_ids, stage_role):
         c.add(path + ("to",), f"目标环节 \"{to}\" 不存在{_suggest(to, stage_ids)}已有环节：{_choices(stage_ids)}")
     role = raw.get("role", stage_role)
     if "role" in raw:
-        c.one_of(role, path + ("role",), CASE_ROLES, "角色")
+        c.role(role, path + ("role",))
     require = raw.get("require", [])
     if not isinstance(require, list):
         c.add(path + ("require",), "require 应当是一个列表，例如 [comment, result]")
@@ -512,7 +514,7 @@ def _check_escalation(c, raw, path):
             roles = roles if isinstance(roles, list) else [roles]
             for i, role in enumerate(roles):
                 if role != "stage_role":
-                    c.one_of(role, path + ("notify", level, i), CASE_ROLES + ("stage_role",), "角色")
+                    c.role(role, path + ("notify", level, i), extra=("stage_role",))
             notify[level] = tuple(roles)
     return Escalation(remind_before=remind, red_after=red, notify=notify)
 
@@ -642,20 +644,20 @@ def _check_placeholders(c, path, text, allowed, why_not="", unsafe=()):
     return ok
 
 
-def load_text(text, source="workflows.yaml", unit_codes=None):
+def load_text(text, source="workflows.yaml", unit_codes=None, roles=None):
     """Parse and check; raise WorkflowFileError listing every problem, or return Definitions."""
     data, located, problems = parse(text, source)
     if data is not None:
-        definitions, more = check(data, located, source, unit_codes)
+        definitions, more = check(data, located, source, unit_codes, roles)
         problems = sorted(problems + more, key=Problem.sort_key)
     if problems:
         raise WorkflowFileError(problems)
     return definitions
 
 
-def load_workflows(path, unit_codes=None):
+def load_workflows(path, unit_codes=None, roles=None):
     with open(path, encoding="utf-8") as f:
-        return load_text(f.read(), source=str(path).rsplit("/", 1)[-1], unit_codes=unit_codes)
+        return load_text(f.read(), source=str(path).rsplit("/", 1)[-1], unit_codes=unit_codes, roles=roles)
 
 
 def from_canonical(key, canonical):

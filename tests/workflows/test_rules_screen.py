@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 from app import workdays
-from app.workflow import store
+from app import procedures
 from models import CalendarDay, WorkflowFile
 from tests.conftest import csrf_token
 
@@ -38,8 +38,8 @@ def test_the_office_checks_then_saves_a_new_version(client, login_as):
     new_version = same_version.replace("version: 2", "version: 3", 1)
     response = client.post("/admin/rules/edit/", data={"text": new_version, "save": "1", "csrf_token": token})
     assert response.status_code == 302
-    assert store.workflow("problem").version == 3
-    assert store.workflow("problem").stages["accept"].title == "平台登记受理"
+    assert procedures.workflow("problem").version == 3
+    assert procedures.workflow("problem").stages["accept"].title == "平台登记受理"
     latest = WorkflowFile.select().order_by(WorkflowFile.id.desc()).first()
     diff = text(client.get(f"/admin/rules/history/{latest.id}/"))
     assert "- title: 平台受理" in diff and "+ title: 平台登记受理" in diff

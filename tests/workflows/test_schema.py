@@ -4,6 +4,7 @@ from pathlib import Path
 import pytest
 
 from app.workflow.errors import WorkflowFileError
+from app.roles import CASE_ROLES
 from app.workflow.schema import load_text, load_workflows
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -13,7 +14,7 @@ CASES = sorted((Path(__file__).parent / "err").glob("*.yaml"))
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.stem)
 def test_each_mistake_is_reported_with_place_and_fix(case):
     with pytest.raises(WorkflowFileError) as error:
-        load_text(case.read_text(encoding="utf-8"), source=case.name)
+        load_text(case.read_text(encoding="utf-8"), source=case.name, roles=CASE_ROLES)
     expected = case.with_suffix(".out").read_text(encoding="utf-8").strip()
     assert str(error.value) == expected
 
@@ -21,12 +22,12 @@ def test_each_mistake_is_reported_with_place_and_fix(case):
 def test_every_mistake_in_a_file_is_reported_at_once():
     text = (Path(__file__).parent / "err" / "unknown_role.yaml").read_text(encoding="utf-8")
     with pytest.raises(WorkflowFileError) as error:
-        load_text(text)
+        load_text(text, roles=CASE_ROLES)
     assert len(error.value.problems) == 2
 
 
 def test_the_shipped_procedures_are_valid():
-    definitions = load_workflows(ROOT / "workflows.yaml")
+    definitions = load_workflows(ROOT / "workflows.yaml", roles=CASE_ROLES)
     assert set(definitions.workflows) == {"problem", "message", "enterprise", "evaluation", "appeal"}
     problem = definitions.workflows["problem"]
     assert [problem.stages[s].title for s in ("accept", "approve", "investigate", "feedback")] == \

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from app import tickets
-from app.workflow import store
+from app import procedures
 from app.workflow.errors import WorkflowFileError
 from models import Ticket, WorkflowFile, WorkflowVersion
 from tests.workflows.conftest import MONDAY
@@ -22,23 +22,23 @@ def version_2(text=SHIPPED):
 
 
 def test_the_shipped_file_is_stored_at_start(conn):
-    assert store.active_versions() == {"problem": 2, "message": 2, "enterprise": 2, "evaluation": 2, "appeal": 1}
+    assert procedures.active_versions() == {"problem": 2, "message": 2, "enterprise": 2, "evaluation": 2, "appeal": 1}
     assert WorkflowFile.select().count() == 1 and WorkflowVersion.select().count() == 5
 
 
 def test_changed_text_under_the_same_version_is_refused(conn, officers):
     changed = SHIPPED.replace("调查跟踪督办", "核查督办", 1)
     with pytest.raises(WorkflowFileError) as error:
-        store.accept(changed, user=officers["office"])
+        procedures.accept(changed, user=officers["office"])
     assert "第 2 版已经保存过" in str(error.value) and "version 改为 3" in str(error.value)
-    assert store.workflow("problem").stages["investigate"].title == "调查跟踪督办"
+    assert procedures.workflow("problem").stages["investigate"].title == "调查跟踪督办"
 
 
 def test_in_flight_tickets_keep_their_version_until_moved(conn, officers, open_problem):
     old = open_problem()
     tickets.act(old.id, officers["office"], "submit", {"comment": "呈报"}, at=MONDAY)
     tickets.act(old.id, officers["leader"], "dispatch", {"classification": "作风", "comment": "调查"}, at=MONDAY)
-    store.accept(version_2(), user=officers["office"])
+    procedures.accept(version_2(), user=officers["office"])
     new = open_problem()
     assert (new.workflow_version, Ticket.get_by_id(old.id).workflow_version) == (3, 2)
     old = Ticket.get_by_id(old.id)
@@ -66,4 +66,4 @@ def test_an_invalid_disk_file_stops_the_start_and_keeps_the_stored_procedure(tmp
     assert "approve" in str(error.value)  # did you mean
     from models import db
     with db.connection_context():
-        assert store.workflow("problem").stages["accept"].actions["submit"].to == "approve"
+        assert procedures.workflow("problem").stages["accept"].actions["submit"].to == "approve"

@@ -9,6 +9,7 @@ import json
 import threading
 import time
 
+from app.roles import CASE_ROLES
 from app.workflow.errors import Problem, WorkflowFileError
 from app.workflow.schema import DEFAULT_NOTICES, from_canonical, load_text
 from models import SystemSetting, Unit, WorkflowFile, WorkflowVersion, db, now
@@ -43,7 +44,7 @@ def _fresh_active():
         with _lock:
             rules = _rules.get(latest.sha256)
         if rules is None:
-            definitions = load_text(WorkflowFile.get_by_id(latest.id).text)
+            definitions = load_text(WorkflowFile.get_by_id(latest.id).text, roles=CASE_ROLES)
             rules = (definitions.auto_open, definitions.notices)
             with _lock:
                 _rules[latest.sha256] = rules
@@ -62,7 +63,7 @@ def unit_codes():
 
 def validate(text, source="workflows.yaml"):
     """Definitions of a text, or WorkflowFileError: shape, references and version rules."""
-    definitions = load_text(text, source=source, unit_codes=unit_codes())
+    definitions = load_text(text, source=source, unit_codes=unit_codes(), roles=CASE_ROLES)
     problems = []
     for key, wf in definitions.workflows.items():
         stored = WorkflowVersion.get_or_none(WorkflowVersion.key == key, WorkflowVersion.version == wf.version)

@@ -504,10 +504,15 @@ class AuditLog(BaseModel):
     prev_hash = CharField(max_length=64, default="")  # v20
     row_hash = CharField(max_length=64, default="", verbose_name=_l("Seal"))  # v20
 
+    # The sealing writer (app/audit.py), which knows the key: it registers itself on import, so that
+    # the models, the lowest layer, import nothing of the services above them.
+    append = None
+
     @classmethod
     def record(cls, action, user=None, obj=None, detail="", ip=""):
-        from app import audit
-        return audit.append(
+        if cls.append is None:
+            raise RuntimeError("app.audit is not loaded: audit rows are written only through its seal")
+        return cls.append(
             actor=user.id if user is not None and getattr(user, "id", None) else None,
             username=getattr(user, "username", "") or "",
             action=action,

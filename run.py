@@ -49,8 +49,8 @@ def main(argv=None):
             print(f"  {username:<10} {role}{'，' + unit if unit else ''}")
     elif not has_users:
         print("还没有任何账号。请先创建系统管理员：flask create-user admin --role sysadmin")
-    from app.tickets import start_sweeper
-    start_sweeper(app)  # deadlines: reminders, yellow and red cards every five minutes
+    from app import sweeper
+    sweeper.start(app)  # deadlines: reminders, yellow and red cards every five minutes
     from app.outbox import start_worker
     start_worker(app)  # notices out to the configured groups, mailboxes and the SMS gateway
     from app import backup_schedule

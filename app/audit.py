@@ -24,7 +24,7 @@ from pathlib import Path
 
 from peewee import PostgresqlDatabase
 
-from models import AuditLog, SystemSetting, db
+from models import AuditLog, SystemSetting, db, now
 
 HEAD_KEY = "audit_head"
 KEY_SETTING = "audit_key"  # fingerprint of the key that seals new rows
@@ -145,8 +145,9 @@ def seal_existing():
         SystemSetting.write(HEAD_KEY, f"{last_id}:{prev_hash}")
 
 
+AuditLog.append = staticmethod(append)  # AuditLog.record seals through here
+
 def _system_row(action, detail):
-    from models import now
     return append(actor=None, username="", action=action, object_type="", object_id="", detail=detail, ip="",
                   created_at=now())
 

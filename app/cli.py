@@ -152,13 +152,9 @@ def check_workflows(path):
 @with_appcontext
 def sweep_command():
     """检查时限，发出提醒、黄牌、红牌 / Send due reminders and escalations (idempotent)."""
-    from app.ratings import detect_anomalies
-    from app.tickets import sweep
+    from app.sweeper import one_round
     with db.connection_context():
-        counts = sweep()
-        bursts, uncased = detect_anomalies(case_numbers=current_app.config["RATING_CASE_NUMBER"] == "optional")
-        from app import probes
-        probes.flush()
+        counts, bursts, uncased = one_round(current_app.config["RATING_CASE_NUMBER"] == "optional")
     click.echo(f"提醒 {counts['remind']} 件，黄牌 {counts['yellow']} 件，红牌 {counts['red']} 件；"
                f"集中评价线索 {bursts} 条，无办件编号好评线索 {uncased} 条。")
 

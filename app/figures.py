@@ -6,79 +6,23 @@
 - solved / explained: problems closed in the period, by how they were closed;
 - open: problems registered before the period's end and not closed by then.
 """
-import contextlib
-import contextvars
 import datetime
 
 from peewee import SQL, Case, fn
 
-from app import scales
+from app import scales, tallies, ticket_tallies
+from app.left_out import leaving_out, left_out, not_about_left_out  # noqa: F401 (the figures' own words)
+from app.periods import FIRST_DAY, LAST_DAY, month_before, month_bounds, within  # noqa: F401
 from models import Message, Ticket
-
-
-# The days any figure, list or report may be asked about: the working calendar's years. A date typed
-# beyond them (9999-12-31) would overflow the day after it, and no record lies there.
-FIRST_DAY = datetime.date(2000, 1, 1)
-LAST_DAY = datetime.date(2100, 12, 31)
-
-
-# The roster officer whose ratings and tickets the figures being counted leave out: the figures an
-# accused officer's own account reads never count what was said about him (v21).
-_LEFT_OUT = contextvars.ContextVar("left_out_staff", default=None)
-
-
-@contextlib.contextmanager
-def leaving_out(staff_id):
-    """Every figure counted in the block leaves out officer `staff_id`'s ratings and tickets (None: none).
-
-    Counted from the rows, not the tallies, which do not split a unit's counts by officer: a
-    unit's handful of months, not a province's.
-    """
-    token = _LEFT_OUT.set(staff_id or None)
-    try:
-        yield
-    finally:
-        _LEFT_OUT.reset(token)
-
-
-def left_out():
-    return _LEFT_OUT.get()
-
-
-def not_about_left_out(query, staff_field):
-    """`query` less the rows about the officer being left out, if any."""
-    staff_id = _LEFT_OUT.get()
-    return query if staff_id is None else query.where(staff_field.is_null() | (staff_field != staff_id))
-
-
-def month_bounds(year, month):
-    """[first day, first day of the next month)."""
-    return datetime.date(year, month, 1), datetime.date(year + (month == 12), month % 12 + 1, 1)
-
-
-def month_before(year, month):
-    """(year, month) of the month before."""
-    return (year, month - 1) if month > 1 else (year - 1, 12)
-
-
-def within(query, column, start, end):
-    """The rows of `query` whose `column` falls in [start, end) (dates; either may be None)."""
-    if start is not None:
-        query = query.where(column >= datetime.datetime.combine(start, datetime.time()))
-    if end is not None:
-        query = query.where(column < datetime.datetime.combine(end, datetime.time()))
-    return query
 
 
 def grades(start=None, end=None, unit_ids=None):
     """{good, neutral, bad} of the evaluations in [start, end)."""
-    from app import tallies
     return scales.grade_counts(tallies.counts(start, end, unit_ids).get((), {}))
 
 
 def problems(start=None, end=None, unit_ids=None, symposium=False):
     """{accepted, solved, explained, open, closed, closed_on_time} for problems in [start, end)."""
-    from app import ticket_tallies
     base = not_about_left_out(Ticket.select().where(Ticket.symposium.is_null(not symposium),
                                                     Ticket.merged_into.is_null()), Ticket.staff)
     if unit_ids is not None:
@@ -103,8 +47,7 @@ def by_months(start, end, tallied, raw):
     The problem tallies count by month; a period that starts or ends within a month has those
     days counted from the tickets themselves, through the indexes on their times.
     """
-    from app.tallies import split
-    whole, edges = split(start, end) if left_out() is None else (None, [(start, end)])
+    whole, edges = tallies.split(start, end) if left_out() is None else (None, [(start, end)])
     parts = ([tallied(*whole)] if whole is not None else []) + [raw(lo, hi) for lo, hi in edges]
     return {name: sum(part[name] for part in parts) for name in parts[0]}
 
@@ -116,7 +59,6 @@ def count_where(condition):
 
 def closed_problems(start=None, end=None, unit_ids=None, symposium=False):
     """{closed, solved, explained, on_time} of the problems closed in [start, end)."""
-    from app import ticket_tallies
 
     def tallied(first, after):
         counted = ticket_tallies.sums("c", first, after, unit_ids, symposium)

@@ -15,7 +15,8 @@ from collections import defaultdict
 from peewee import EXCLUDED, PostgresqlDatabase, fn
 
 from app.db import compiled
-from app.figures import left_out, month_bounds, not_about_left_out
+from app.left_out import left_out, not_about_left_out
+from app.periods import month_bounds, within
 from models import LEVELS, Evaluation, EvaluationReason, RatingTally, Ticket, db
 
 LEVEL_COLUMNS = tuple(level for level, _label in LEVELS)
@@ -268,7 +269,6 @@ def in_period(query, model, start, end, unit_ids=None):
 def last_day(start=None, end=None, unit_ids=None):
     """The last day in [start, end) with a rating counted, or None."""
     if left_out() is not None:
-        from app.figures import within
         found = within(not_about_left_out(Evaluation.select(fn.MAX(Evaluation.created_at)).where(
             Evaluation.excluded == False), Evaluation.staff), Evaluation.created_at, start, end)  # noqa: E712
         if unit_ids is not None:
@@ -375,7 +375,6 @@ def _quoted(column):
 
 
 def _add_raw(out, by, start, end, unit_ids, sums):
-    from app.figures import within
     dims = _dims()
     columns = []
     for d in by:

@@ -388,24 +388,6 @@ def sweep_one(ticket_id, at, calendar):
     return sent
 
 
-def start_sweeper(app, every_seconds=300):
-    """Run the sweep inside the app process: no cron, no extra service on a county PC.
-
-    Several processes may each run one: the sweep is idempotent and each ticket's alert is
-    written under its revision guard, so two sweepers never send the same card twice.
-    """
-    from app.background import every
-
-    def round_():
-        sweep()
-        from app.ratings import detect_anomalies
-        detect_anomalies(case_numbers=app.config["RATING_CASE_NUMBER"] == "optional")
-        from app import probes
-        probes.flush()  # look-ups outside an officer's scope still only counted
-
-    return every(app, every_seconds, "zhitongche-sweep", round_, "deadline sweep failed")
-
-
 # --- lists ----------------------------------------------------------------------------------
 def waiting_stages(role):
     """[(workflow, version, [stage ids])] whose stage, or pending extension, waits for `role`."""

@@ -91,6 +91,8 @@ def init_app(app):
     input_guard.init_app(app)
     app.register_blueprint(auth.bp)
     public.init_app(app)
+    from views import board  # after public: it builds on public's limiter and pages
+    app.register_blueprint(board.bp)
     from views import publication
     app.register_blueprint(publication.bp)
     api.init_app(app)

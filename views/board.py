@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 
 from app import appeals, auth, tickets, track_lock
 from models import MESSAGE_KINDS, Unit
-from views.public import device_key, hall_units, limiter, received_page
+from views.public import SEND_AGAIN, device_key, hall_units, limiter, received_page
 
 bp = Blueprint("board", __name__)
 
@@ -142,3 +142,7 @@ def grade():
         return show(found, 409, _("This matter no longer waits for your grade."))
     found, locked = find(request.form.get("code"), request.form.get("last4"))
     return locked or show(found)
+
+
+# A form refused for sending too often comes back as it was typed (views/public.py too_many).
+SEND_AGAIN.update({"board.board": board_page, "board.enterprise": enterprise_page, "board.track": track_page})

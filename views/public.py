@@ -182,14 +182,16 @@ def rating_again(notice, status, errors=None):
                        form=form, status=status, notice=notice)
 
 
+# endpoint -> the page that gives a refused form back as typed; views/board.py adds its own forms
+SEND_AGAIN = {"public.rate": rating_again}
+
+
 def too_many(exc):
     """A pause, in Chinese; a form comes back as it was typed, so that nothing is lost."""
     if request.path.startswith("/api/"):
         from views.errors import render_error
         return render_error(429, _("Too many requests just now. Please try again in a minute."))
-    from views import board
-    again = {"public.rate": rating_again, "board.board": board.board_page,
-             "board.enterprise": board.enterprise_page, "board.track": board.track_page}.get(request.endpoint)
+    again = SEND_AGAIN.get(request.endpoint)
     if again is not None and request.method == "POST":
         page = again(_("Too many were sent from this device just now. Please wait a minute, then press send "
                        "again: what you typed is still here."), 429)
@@ -216,5 +218,3 @@ def init_app(app):
     app.register_error_handler(429, too_many)
     app.after_request(give_device_cookie)
     app.register_blueprint(bp)
-    from views import board
-    app.register_blueprint(board.bp)

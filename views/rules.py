@@ -15,6 +15,7 @@ from app.workflow import diagram
 from app.workflow.errors import WorkflowFileError
 from models import AuditLog, User, WorkflowFile, WorkflowVersion
 from views.base import SecureBaseView
+from views.errors import render_error
 
 
 class RulesForm(FlaskForm):
@@ -64,6 +65,15 @@ class WorkflowRulesView(SecureBaseView):
         else:
             status = 400
         return self.render("admin/rules_edit.html", form=form, problems=problems), status
+
+    @expose("/version/<key>/<int:version>/")
+    def version(self, key, version):
+        """Any stored version, as open tickets that started on it still follow it."""
+        row = WorkflowVersion.get_or_none(WorkflowVersion.key == key[:32], WorkflowVersion.version == version)
+        if row is None:
+            return render_error(404, _("Procedure %(key)s has no version %(version)s.", key=key[:32], version=version))
+        return self.render("admin/rules_version.html", row=row, wf=store.workflow(key, version),
+                           diagram=diagram.render, active=store.active_versions().get(key))
 
     @expose("/history/<int:file_id>/")
     def revision(self, file_id):

@@ -1,77 +1,384 @@
-"""A workflow drawn as SVG by the app itself (no script, no internet).
+"""A workflow drawn as SVG by the app itself (no script, no font, nothing from the internet).
 
-The stages that move the ticket stand in one column, in the file's order, which is the order the
-office wrote the procedure in; closing stages stand in a column to the right. A step to the next
-stage is a straight arrow; a jump forward or back curves through the lane on the left, each in
-its own track so that arrows do not lie on top of each other.
+Stages stand in rows from the start down (app/workflow/diagram_layout.py); each box tells who acts,
+the deadline and whether the clock may stop (中止计时) or be extended (延期). Arrows carry the
+actions' titles; a transfer, a return and a reopening after a 不满意 visit look different. The
+escalation (reminder, 黄牌, 红牌 and who is told) holds for every stage, so it is drawn once,
+beside the stages, above the legend. Every text from the file passes through escape().
 """
+from flask_babel import get_locale
 from markupsafe import Markup, escape
 
 from app.roles import role_label
+from app.workflow.diagram_layout import Edge, layout
 
-BOX_W, BOX_H, ROW, LANE, TRACK, GAP_RIGHT, MARGIN = 190, 46, 84, 40, 26, 190, 16
+TITLE, TEXT, SMALL = 14, 12, 11          # font sizes
+PAD, MIN_BOX_W, LOOP = 12, 150, 22        # box padding, narrowest box, room for an arrow to itself
+LABEL_LINE, PANEL_W, PANEL_GAP = 16, 300, 28
+INK, MUTED = "#212529", "#5f6368"
+FONTS = "'Microsoft YaHei','PingFang SC','WenQuanYi Micro Hei','Noto Sans CJK SC',sans-serif"  # installed ones only
+CLOSING = {"solved": ("已解决", "#e6f4ea", "#2e7d32"), "explained": ("已作解释", "#e8f0fe", "#1a56c4"),
+           "not_accepted": ("不予受理", "#f1f3f4", "#6b6f74")}
+ARROWS = {  # kind -> colour, dash pattern, what the legend says
+    "plain": ("#495057", "", "操作：办完后交下一环节"),
+    "transfer": ("#1565c0", "", "转办：交给承办单位（计入转办次数）"),
+    "return": ("#e65100", "6 4", "退回：交回前一环节"),
+    "reopen": ("#c62828", "2 4", "回访不满意：重新办理"),
+}
+MARK_COLOUR = {"pause": ("#f3e8fd", "#6a1b9a"), "extend": ("#e0f2f1", "#00695c")}
+GRADE_LABELS = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
 
 
-def render(workflow):
-    flow = [sid for sid, s in workflow.stages.items() if not s.final]
-    finals = [sid for sid, s in workflow.stages.items() if s.final]
-    curves = [(sid, target, label, dashed) for sid, target, label, dashed in _edges(workflow)
-              if target in flow and flow.index(target) != flow.index(sid) + 1]
-    lane = LANE + TRACK * len(curves)
-    x_flow, x_final = MARGIN + lane, MARGIN + lane + BOX_W + GAP_RIGHT
-    pos = {sid: (x_flow, MARGIN + i * ROW) for i, sid in enumerate(flow)}
-    taken = set()
-    for sid in finals:  # beside the first stage that leads to it
-        sources = [flow.index(s) for s, t, _l, _d in _edges(workflow) if t == sid and s in flow]
-        row = min(sources) if sources else len(flow)
-        while row in taken:
-            row += 1
-        taken.add(row)
-        pos[sid] = (x_final, MARGIN + row * ROW)
-    width = x_final + BOX_W + MARGIN
-    height = max(y for _x, y in pos.values()) + BOX_H + MARGIN
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="zt-diagram" width="{width}" height="{height}" '
-             f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(workflow.title)}">',
-             '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" '
-             'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>']
-    for sid, target, label, dashed in _edges(workflow):
-        (ax, ay), (bx, by) = pos[sid], pos[target]
-        dash = ' stroke-dasharray="4 3"' if dashed else ""
-        if target in finals:
-            x1, y1, x2, y2 = ax + BOX_W, ay + BOX_H / 2, bx, by + BOX_H / 2
-            path, lx, ly, anchor = f"M{x1},{y1} L{x2},{y2}", x1 + 8, (y1 + y2) / 2 - 4 if y1 == y2 else y1 + 14, "start"
-            if y1 == y2:
-                ly = y1 - 5
-        elif flow.index(target) == flow.index(sid) + 1:
-            x = ax + BOX_W / 2
-            path, lx, ly, anchor = f"M{x},{ay + BOX_H} L{x},{by}", x + 6, (ay + BOX_H + by) / 2 + 4, "start"
-        else:
-            track = curves.index((sid, target, label, dashed))
-            left = x_flow - LANE / 2 - TRACK * track
-            y1, y2 = ay + BOX_H / 2, by + BOX_H / 2
-            path = f"M{ax},{y1} L{left},{y1} L{left},{y2} L{bx},{y2}"
-            lx, ly, anchor = left + 3, (y1 + y2) / 2, "start"
-        parts.append(f'<path d="{path}" fill="none" stroke="#555"{dash} marker-end="url(#arrow)"/>'
-                     f'<text x="{lx:.0f}" y="{ly:.0f}" font-size="11" fill="#333" text-anchor="{anchor}" '
-                     f'paint-order="stroke" stroke="#fff" stroke-width="3">{escape(label)}</text>')
+def text_width(text, size):
+    """Estimated width: a CJK character is about one em, a Latin one about 0.6 em."""
+    return sum(size * (0.6 if ord(ch) < 128 else 1.0) for ch in str(text))
+
+
+def deadline_text(duration):
+    text = duration.describe()
+    return f"从受理起 {text}" if duration.start == "created" else text
+
+
+# --- what each box and arrow says -------------------------------------------------------------
+def _box_lines(stage):
+    """[(kind, text)] of one stage, top to bottom."""
+    lines = [("title", stage.title)]
+    if stage.final:
+        lines.append(("muted", f"办结：{CLOSING.get(stage.final, (stage.final,))[0]}"))
+        return lines
+    who = str(role_label(stage.role))
+    if isinstance(stage.unit, str) and stage.unit not in ("any", "handling"):
+        who += f" · 单位 {stage.unit}"
+    elif stage.unit == "handling" and "承办单位" not in who:
+        who += " · 承办单位"
+    lines.append(("muted", who))
+    lines.append(("deadline", f"时限 {deadline_text(stage.deadline)}" if stage.deadline else "不限时"))
+    if stage.pausable:
+        lines.append(("pause", "可中止计时"))
+    if stage.extension_approver:
+        limit = f" ≤{stage.extension_max.describe()}" if stage.extension_max else ""
+        lines.append(("extend", f"可延期{limit}，{role_label(stage.extension_approver)}批准"))
+    return lines
+
+
+LINE_H = {"title": 22, "muted": 17, "deadline": 17, "pause": 21, "extend": 21}
+
+
+def _box_size(lines):
+    widths = [text_width(t, SMALL) + 12 if k in MARK_COLOUR else text_width(t, TITLE if k == "title" else TEXT)
+              for k, t in lines]  # a mark is a pill: its text, padded
+    return max(MIN_BOX_W, max(widths) + 2 * PAD), 12 + sum(LINE_H[k] for k, _t in lines)
+
+
+def _action_marks(stage, action):
+    marks = []
+    effect = {"transfer": "转办", "return": "退回", "grade": "回访评价", "exclude_evaluation": "评价不计入统计"}
+    if action.effect in effect and effect[action.effect] not in action.title:
+        marks.append(effect[action.effect])
+    if action.co_units:
+        marks.append("可指定协办单位")
+    if action.effect == "transfer" and action.deadline == "continue":
+        marks.append("接续原时限")
+    if action.after_co_answers:
+        marks.append("协办单位答复后")
+    if action.role != stage.role:
+        marks.append(f"由{role_label(action.role)}操作")
+    if action.sources:
+        from models import CHANNELS  # the channel names live with the tickets; read here only
+        names = dict(CHANNELS)
+        marks.append("仅限" + "、".join(str(names.get(s, s)) for s in action.sources))
+    return marks
+
+
+def _arrows(workflow):
+    """One arrow per (from, to, kind); actions that share one each have a line of its label."""
+    groups = {}
     for sid, stage in workflow.stages.items():
-        x, y = pos[sid]
-        fill = "#e8f5e9" if stage.final else ("#e3f2fd" if sid == workflow.start else "#fff")
-        deadline = f" · {stage.deadline.describe()}" if stage.deadline else ""
-        parts.append(f'<g class="zt-stage" data-stage="{escape(sid)}"><rect x="{x}" y="{y}" width="{BOX_W}" '
-                     f'height="{BOX_H}" rx="6" fill="{fill}" stroke="#444"/>'
-                     f'<text x="{x + BOX_W / 2:.0f}" y="{y + 19}" text-anchor="middle" font-size="14">'
-                     f'{escape(stage.title)}</text>'
-                     f'<text x="{x + BOX_W / 2:.0f}" y="{y + 36}" text-anchor="middle" font-size="11" fill="#555">'
-                     f'{escape(str(role_label(stage.role)))}{escape(deadline)}</text></g>')
-    parts.append("</svg>")
+        for action in stage.actions.values():
+            if action.to not in workflow.stages:  # a preview of unsaved text may point nowhere yet
+                continue
+            kind = action.effect if action.effect in ("transfer", "return") else "plain"
+            line = (action.title, "、".join(_action_marks(stage, action)), action.id)
+            groups.setdefault((sid, action.to, kind), []).append(line)
+            if action.reopen_to in workflow.stages:
+                grades = "或".join(GRADE_LABELS.get(g, g) for g in action.reopen_on)
+                groups.setdefault((sid, action.reopen_to, "reopen"), []).append(
+                    (f"{grades}，重新办理", "", action.id + ".reopen"))
+    return groups
+
+
+def _label_rows(lines):
+    """Label lines as drawn: the marks go below the title when the two are long together."""
+    rows = []
+    for title, marks, action_id in lines:
+        if marks and text_width(title, TEXT) + text_width(marks, SMALL) + 16 > 200:
+            rows += [(title, "", action_id), ("", marks, action_id)]
+        else:
+            rows.append((title, marks, action_id))
+    return rows
+
+
+def _label_width(rows):
+    return max(text_width(t, TEXT) + (text_width(f"〔{m}〕", SMALL) + (4 if t else 0) if m else 0)
+               for t, m, _a in rows)
+
+
+def plan(workflow):
+    """The layout of a workflow's stages and arrows (also used by the tests to check overlaps)."""
+    lines, sizes = {}, {}
+    groups = _arrows(workflow)
+    loops = {}
+    for (src, dst, kind), group in groups.items():
+        if src == dst:
+            loops.setdefault(src, []).append((kind, _label_rows(group)))
+    for sid, stage in workflow.stages.items():
+        lines[sid] = _box_lines(stage)
+        w, h = _box_size(lines[sid])
+        extra = sum(LOOP + 8 + _label_width(rows) for _k, rows in loops.get(sid, ()))
+        sizes[sid] = (w, h, extra)
+    edges = []
+    for (src, dst, kind), group in groups.items():
+        if src != dst:
+            rows = _label_rows(group)
+            edges.append(Edge(src, dst, _label_width(rows), LABEL_LINE * len(rows), data=(kind, rows)))
+    top = 30 if workflow.start in workflow.stages else 12
+    drawn = layout(sizes, workflow.start, edges, top=top)
+    drawn.lines, drawn.loops = lines, loops
+    return drawn
+
+
+# --- SVG ---------------------------------------------------------------------------------------
+def _t(x, y, text, size=TEXT, fill=INK, anchor="start", weight="", extra=""):
+    weight = f' font-weight="{weight}"' if weight else ""
+    return (f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" fill="{fill}" text-anchor="{anchor}"'
+            f'{weight}{extra}>{escape(text)}</text>')
+
+
+def _pill(x, y, text, kind):
+    fill, ink = MARK_COLOUR[kind]
+    w = text_width(text, SMALL) + 12
+    return (f'<g class="zt-mark" data-mark="{kind}"><rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="16" '
+            f'rx="8" fill="{fill}" stroke="{ink}" stroke-width="0.6"/>'
+            + _t(x + 6, y + 12, text, SMALL, ink) + "</g>")
+
+
+def _box(workflow, sid, rect, lines):
+    stage = workflow.stages[sid]
+    x, y, w, h = rect
+    fill, stroke, width = "#ffffff", "#455a64", 1.2
+    if stage.final:
+        _name, fill, stroke = CLOSING.get(stage.final, ("", "#f1f3f4", "#6b6f74"))
+    elif sid == workflow.start:
+        fill, stroke, width = "#e3f2fd", "#1565c0", 2
+    out = [f'<g class="zt-stage" data-stage="{escape(sid)}">',
+           f'<rect x="{x:.1f}" y="{y:.1f}" width="{w:.1f}" height="{h:.1f}" rx="8" fill="{fill}" '
+           f'stroke="{stroke}" stroke-width="{width}"/>']
+    if stage.final:  # a double border: the ticket ends here
+        out.append(f'<rect x="{x + 3:.1f}" y="{y + 3:.1f}" width="{w - 6:.1f}" height="{h - 6:.1f}" rx="6" '
+                   f'fill="none" stroke="{stroke}" stroke-width="0.8"/>')
+    cy, cx = y + 6, x + w / 2
+    for kind, text in lines:
+        cy += LINE_H[kind]
+        if kind == "title":
+            out.append(_t(cx, cy - 6, text, TITLE, INK, "middle", "600"))
+        elif kind in MARK_COLOUR:
+            out.append(_pill(cx - (text_width(text, SMALL) + 12) / 2, cy - 18, text, kind))
+        else:
+            out.append(_t(cx, cy - 5, text, TEXT, "#0d47a1" if kind == "deadline" else MUTED, "middle"))
+    out.append("</g>")
+    return "".join(out)
+
+
+def _curve(points):
+    """Straight down a row, an S-curve across the gap between rows: never leaves the route's corridor."""
+    (x0, y0), d = points[0], [f"M{points[0][0]:.1f},{points[0][1]:.1f}"]
+    for (x1, y1) in points[1:]:
+        if abs(x1 - x0) < 0.5:
+            d.append(f"L{x1:.1f},{y1:.1f}")
+        else:
+            m = (y0 + y1) / 2
+            d.append(f"C{x0:.1f},{m:.1f} {x1:.1f},{m:.1f} {x1:.1f},{y1:.1f}")
+        x0, y0 = x1, y1
+    return " ".join(d)
+
+
+def _label(x, y, rows, colour):
+    out = []
+    for i, (title, marks, _a) in enumerate(rows):
+        base = y + LABEL_LINE * i + 12
+        spans = str(escape(title))
+        if marks:
+            spans += f'<tspan fill="{colour}" font-size="{SMALL}">{escape("〔" + marks + "〕")}</tspan>'
+        out.append(f'<text x="{x:.1f}" y="{base:.1f}" font-size="{TEXT}" fill="{INK}">{spans}</text>')
+    return "".join(out)
+
+
+def _edge(edge):
+    kind, rows = edge.data
+    colour, dash, _meaning = ARROWS[kind]
+    dash = f' stroke-dasharray="{dash}"' if dash else ""
+    actions = " ".join(a for t, m, a in rows if t or not m)
+    x, y, _w, _h = edge.label
+    return (f'<g class="zt-arrow" data-kind="{kind}" data-actions="{escape(actions)}">'
+            f'<path d="{_curve(edge.points)}" fill="none" stroke="{colour}" stroke-width="1.4"{dash} '
+            f'marker-end="url(#zt-arrow-{kind})"/>{_label(x, y, rows, colour)}</g>')
+
+
+def _loop(rect, kind, rows, right):
+    """An action that keeps the ticket in its stage: a small loop on the box's right side."""
+    x, y, w, h = rect
+    colour, dash, _m = ARROWS[kind]
+    dash = f' stroke-dasharray="{dash}"' if dash else ""
+    x0, y0, y1 = right, y + h * 0.35, y + h * 0.65
+    actions = " ".join(a for t, m, a in rows if t or not m)
+    return (f'<g class="zt-arrow" data-kind="{kind}" data-actions="{escape(actions)}">'
+            f'<path d="M{x0:.1f},{y0:.1f} C{x0 + LOOP:.1f},{y0:.1f} {x0 + LOOP:.1f},{y1:.1f} {x0:.1f},{y1:.1f}" '
+            f'fill="none" stroke="{colour}" stroke-width="1.4"{dash} marker-end="url(#zt-arrow-{kind})"/>'
+            + _label(x0 + LOOP + 6, (y0 + y1) / 2 - LABEL_LINE * len(rows) / 2, rows, colour) + "</g>")
+
+
+def _markers():
+    return "<defs>" + "".join(
+        f'<marker id="zt-arrow-{kind}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
+        f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{colour}"/></marker>'
+        for kind, (colour, _d, _m) in ARROWS.items()) + "</defs>"
+
+
+def _who(roles):
+    return "、".join("本环节经办人" if r == "stage_role" else str(role_label(r)) for r in roles)
+
+
+def _card(x, y, kind):
+    if kind == "remind":
+        return (f'<circle cx="{x + 7}" cy="{y + 8}" r="7" fill="#fff8e1" stroke="#1565c0"/>'
+                f'<path d="M{x + 7},{y + 4} L{x + 7},{y + 8} L{x + 10},{y + 10}" stroke="#1565c0" fill="none"/>')
+    fill = "#fbc02d" if kind == "yellow" else "#d32f2f"
+    return f'<rect x="{x + 2}" y="{y}" width="11" height="16" rx="2" fill="{fill}" stroke="#5d4037" stroke-width="0.6"/>'
+
+
+def escalation_rows(workflow):
+    """[(kind, when, who)] of the escalation: a reminder, the yellow card, the red card."""
+    esc = workflow.escalation
+    notify = esc.notify
+    rows = []
+    if esc.remind_before is not None:
+        rows.append(("remind", f"提醒：到期前 {esc.remind_before.describe()}", notify.get("remind", ("stage_role",))))
+    rows.append(("yellow", "黄牌：到期时", notify.get("yellow", ("stage_role",))))
+    if esc.red_after is not None:
+        rows.append(("red", f"红牌：超期 {esc.red_after.describe()}", notify.get("red", ("stage_role",))))
+    return rows
+
+
+def _panel(x, y, title, items):
+    """A framed column: a heading, then (icon, bold line, muted line) items. Returns (svg, height)."""
+    out, cy = [_t(x + 10, y + 20, title, TEXT, INK, weight="600")], y + 30
+    for icon, line, sub in items:
+        out.append(icon(x + 10, cy + 1))
+        out.append(_t(x + 32, cy + 13, line, TEXT))
+        cy += 18
+        if sub:
+            out.append(_t(x + 32, cy + 12, sub, SMALL, MUTED))
+            cy += 17
+        cy += 6
+    height = cy - y + 4
+    frame = (f'<rect x="{x}" y="{y}" width="{PANEL_W}" height="{height:.0f}" rx="6" fill="#ffffff" '
+             f'stroke="#ced4da"/>')
+    return frame + "".join(out), height
+
+
+def _escalation_panel(workflow, x, y):
+    items = [(lambda a, b, k=kind: _card(a, b, k), when, f"通知：{_who(who)}")
+             for kind, when, who in escalation_rows(workflow)]
+    items.append((lambda a, b: "", f"最多转办 {workflow.max_transfers} 次", ""))
+    g, h = _panel(x, y, "催办规则（各环节通用）", items)
+    return f'<g class="zt-escalation">{g}</g>', h
+
+
+def _legend_items():
+    def box(fill, stroke, double=False):
+        def draw(x, y):
+            inner = (f'<rect x="{x + 2}" y="{y + 2}" width="14" height="10" rx="2" fill="none" stroke="{stroke}" '
+                     f'stroke-width="0.6"/>') if double else ""
+            return (f'<rect x="{x}" y="{y}" width="18" height="14" rx="3" fill="{fill}" stroke="{stroke}"/>'
+                    + inner)
+        return draw
+
+    def line(kind):
+        colour, dash, _m = ARROWS[kind]
+        dash = f' stroke-dasharray="{dash}"' if dash else ""
+        return lambda x, y: (f'<path d="M{x},{y + 8} L{x + 18},{y + 8}" stroke="{colour}" stroke-width="1.4"{dash} '
+                             f'marker-end="url(#zt-arrow-{kind})"/>')
+
+    def pill(kind):
+        fill, ink = MARK_COLOUR[kind]
+        return lambda x, y: f'<rect x="{x}" y="{y + 2}" width="18" height="12" rx="6" fill="{fill}" stroke="{ink}"/>'
+
+    items = [(box("#e3f2fd", "#1565c0"), "起始环节", "工单受理后从这里开始"),
+             (box("#ffffff", "#455a64"), "办理环节", "写明办理角色和时限"),
+             (box(CLOSING["solved"][1], CLOSING["solved"][2], True), "办结：已解决", ""),
+             (box(CLOSING["explained"][1], CLOSING["explained"][2], True), "办结：已作解释", ""),
+             (box(CLOSING["not_accepted"][1], CLOSING["not_accepted"][2], True), "办结：不予受理", "")]
+    items += [(line(kind), meaning.split("：")[0], meaning.split("：", 1)[1]) for kind, (_c, _d, meaning) in
+              ARROWS.items()]
+    items += [(lambda x, y: (f'<path d="M{x + 9},{y + 16} L{x + 9},{y + 1}" stroke="{INK}" stroke-width="1.4" '
+                             f'marker-end="url(#zt-arrow-plain)"/>'), "向上的箭头", "回到前面的环节"),
+              (pill("pause"), "可中止计时", "等待材料等情形可暂停计时"),
+              (pill("extend"), "可延期", "经批准可延长时限，写明上限和批准人"),
+              (lambda x, y: _card(x, y, "remind"), "提醒", "到期前提醒经办人"),
+              (lambda x, y: _card(x, y, "yellow"), "黄牌", "到期未办"),
+              (lambda x, y: _card(x, y, "red"), "红牌", "超期仍未办，报告领导"),
+              (lambda x, y: _t(x - 2, y + 13, "〔〕", SMALL, "#1565c0"), "附加说明",
+               "如转办、可指定协办单位、由谁操作")]
+    return items
+
+
+def legend():
+    """The legend alone, as SVG (a page with several diagrams shows it once)."""
+    g, h = _panel(1, 1, "图例", _legend_items())
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="zt-legend" width="{PANEL_W + 2}" height="{h + 2:.0f}" font-family="{FONTS}" '
+             f'viewBox="0 0 {PANEL_W + 2} {h + 2:.0f}" role="img" aria-label="图例">', _markers(),
+             f'<g class="zt-legend-body">{g}</g></svg>']
     return Markup("".join(parts))
 
 
-def _edges(workflow):
-    """(from, to, label, dashed) for every action, and a dashed arrow where a grade reopens."""
-    for sid, stage in workflow.stages.items():
-        for action in stage.actions.values():
-            yield sid, action.to, action.title, False
-            if action.reopen_to:
-                yield sid, action.reopen_to, "不满意，重新办理", True
+_drawn = {}  # (definition, legend, locale) -> SVG: a stored version never changes, pages redraw it often
+
+
+def render(workflow, legend=True):
+    """The workflow as inline SVG: stages, arrows, the escalation panel and (unless told) the legend."""
+    key = (repr(workflow), legend, str(get_locale()))  # the repr holds everything drawn
+    if key not in _drawn:
+        if len(_drawn) > 64:
+            _drawn.clear()
+        _drawn[key] = _render(workflow, legend)
+    return _drawn[key]
+
+
+def _render(workflow, legend):
+    drawn = plan(workflow)
+    parts = []
+    for edge in drawn.edges:
+        parts.append(_edge(edge))
+    for sid, rect in drawn.boxes.items():
+        parts.append(_box(workflow, sid, rect, drawn.lines[sid]))
+        right = rect[0] + rect[2]
+        for kind, rows in drawn.loops.get(sid, ()):
+            parts.append(_loop(rect, kind, rows, right))
+            right += LOOP + 8 + _label_width(rows)
+    if workflow.start in drawn.first_row:
+        x, y, w, _h = drawn.boxes[workflow.start]
+        parts.append(f'<g class="zt-start"><circle cx="{x + w / 2:.1f}" cy="9" r="6" fill="#1565c0"/>'
+                     f'<path d="M{x + w / 2:.1f},15 L{x + w / 2:.1f},{y:.1f}" stroke="#1565c0" stroke-width="1.4" '
+                     f'marker-end="url(#zt-arrow-transfer)"/></g>')
+    px = drawn.width + PANEL_GAP
+    panel, height = _escalation_panel(workflow, px, 12)
+    parts.append(panel)
+    if legend:
+        body, legend_h = _panel(px, 12 + height + 16, "图例", _legend_items())
+        parts.append(f'<g class="zt-legend-body">{body}</g>')
+        height += 16 + legend_h
+    width, height = px + PANEL_W + 2, max(drawn.height + 12, 12 + height + 2)
+    head = (f'<svg xmlns="http://www.w3.org/2000/svg" class="zt-diagram" width="{width:.0f}" height="{height:.0f}" font-family="{FONTS}" '
+            f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-label="{escape(workflow.title)}">')
+    parts = [head, _markers()] + parts + ["</svg>"]
+    return Markup("".join(parts))

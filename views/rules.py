@@ -72,8 +72,8 @@ class WorkflowRulesView(SecureBaseView):
         row = WorkflowVersion.get_or_none(WorkflowVersion.key == key[:32], WorkflowVersion.version == version)
         if row is None:
             return render_error(404, _("Procedure %(key)s has no version %(version)s.", key=key[:32], version=version))
-        return self.render("admin/rules_version.html", row=row, wf=store.workflow(key, version),
-                           diagram=diagram.render, active=store.active_versions().get(key))
+        return self.render("admin/rules_version.html", row=row, wf=procedures.workflow(key, version),
+                           diagram=diagram.render, active=procedures.active_versions().get(key))
 
     @expose("/history/<int:file_id>/")
     def revision(self, file_id):

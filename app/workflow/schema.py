@@ -1,7 +1,8 @@
 """Loads workflows.yaml and checks it: a shape pass, then a cross-reference pass.
 
 Every mistake is collected before anything is reported, each as
-`workflows.yaml:LINE:COL: path: message` in Chinese, with "did you mean" for typos.
+`workflows.yaml:LINE:COL: 流程“…”环节“…”的时限: message` in Chinese (the place named by
+errors.describe), with "did you mean" for typos and the exact fix for an office worker's slips.
 """
 import datetime
 import difflib
@@ -509,7 +510,9 @@ def _check_workflow(c, key, raw, path, unit_codes):
     if "stages" in raw and (not isinstance(stages_raw, dict) or not stages_raw):
         c.add(path + ("stages",), "stages 下面至少要有一个环节")
         stages_raw = {}
-    stage_ids = set((stages_raw or {}).keys()) | {k for k, v in raw.items() if k not in WORKFLOW_KEYS and _looks_like_stage(v)}
+    # A stage indented too little is reported once, where it is, not again at each `to:` naming it.
+    misplaced = {k for k, v in raw.items() if k not in WORKFLOW_KEYS and _looks_like_stage(v)}
+    stage_ids = set((stages_raw or {}).keys()) | misplaced
     stages = {}
     for stage_id, stage_raw in (stages_raw or {}).items():
         if c.ident(stage_id, path + ("stages", stage_id), "环节"):

@@ -9,7 +9,8 @@ import json
 import threading
 import time
 
-from app.roles import CASE_ROLES
+from app.i18n import in_chinese
+from app.roles import CASE_ROLES, role_label
 from app.workflow.errors import Problem, WorkflowFileError
 from app.workflow.schema import DEFAULT_NOTICES, from_canonical, load_text
 from models import SystemSetting, Unit, WorkflowFile, WorkflowVersion, db, now
@@ -18,7 +19,7 @@ ACTIVE_KEY = "active_workflows"      # {"problem": 1, ...} of the last accepted 
 DISK_SHA_KEY = "workflows_file_sha"  # the last text imported from disk
 
 _versions = {}  # (key, version) -> Workflow; versions never change, so this never goes stale
-_rules = {}     # file sha -> (auto_open rules, notice texts)
+_rules = {}     # file sha -> (auto_open rules, notice texts, classifications)
 _active = {"at": 0.0, "versions": None, "rules": None}  # what is active, re-read every few seconds
 ACTIVE_SECONDS = 5  # another process's save is seen within seconds; this process's at once
 _lock = threading.Lock()
@@ -39,13 +40,13 @@ def _fresh_active():
             return _active["versions"], _active["rules"]
     versions = json.loads(SystemSetting.read(ACTIVE_KEY, "{}"))
     latest = WorkflowFile.select(WorkflowFile.id, WorkflowFile.sha256).order_by(WorkflowFile.id.desc()).first()
-    rules = ((), dict(DEFAULT_NOTICES))
+    rules = ((), dict(DEFAULT_NOTICES), ())
     if latest is not None:
         with _lock:
             rules = _rules.get(latest.sha256)
         if rules is None:
             definitions = load_text(WorkflowFile.get_by_id(latest.id).text, roles=CASE_ROLES)
-            rules = (definitions.auto_open, definitions.notices)
+            rules = (definitions.auto_open, definitions.notices, definitions.classifications)
             with _lock:
                 _rules[latest.sha256] = rules
     with _lock:
@@ -61,9 +62,15 @@ def unit_codes():
     return {code for (code,) in Unit.select(Unit.code).tuples()}
 
 
+def role_labels():
+    """The roles a procedure may name, with their Chinese labels (the checker's "did you mean leader?")."""
+    with in_chinese():
+        return {role: str(role_label(role)) for role in CASE_ROLES}
+
+
 def validate(text, source="workflows.yaml"):
     """Definitions of a text, or WorkflowFileError: shape, references and version rules."""
-    definitions = load_text(text, source=source, unit_codes=unit_codes(), roles=CASE_ROLES)
+    definitions = load_text(text, source=source, unit_codes=unit_codes(), roles=role_labels())
     problems = []
     for key, wf in definitions.workflows.items():
         stored = WorkflowVersion.get_or_none(WorkflowVersion.key == key, WorkflowVersion.version == wf.version)
@@ -145,3 +152,8 @@ def auto_open_rules():
 def notices():
     """The notice texts of the active file, by kind (defaults for the kinds it does not write)."""
     return _fresh_active()[1][1]
+
+
+def classifications():
+    """The classification list of the active file (分类处置); empty when the file does not write one."""
+    return _fresh_active()[1][2]

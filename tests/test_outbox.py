@@ -324,7 +324,7 @@ def test_the_texts_are_the_offices_to_edit(officers, county, sink, app):
     assert by_path(sink)["/office"] == [f"新待办 {t.code}：平台受理"]
     with pytest.raises(WorkflowFileError) as refused:
         procedures.accept(text.replace("查看办理进展。", "查看办理进展。{content}"))
-    assert "notices.citizen_accepted: 不认识的占位符 {content}" in str(refused.value)
+    assert "通知文字“短信：已受理”: 不认识的占位符 {content}" in str(refused.value)
 
 
 def test_extension_requests_and_decisions_are_told(officers, county, sink):

@@ -14,7 +14,7 @@ from wtforms import (FileField, HiddenField, IntegerField, RadioField, SelectFie
                      SelectMultipleField, StringField, TextAreaField)
 from wtforms.validators import Optional
 
-from app import attachments, filenames, tickets, track_lock
+from app import attachments, filenames, procedures, tickets, track_lock
 from app.roles import (BUREAU, COMMISSION, HANDLER, INSPECTOR, LEADER, OFFICE, SECADMIN, SYSADMIN,
                        UNIT_BOUND, role_label)
 from app.workflow.engine import FIELD_TITLES, GRADE_TITLES, InvalidInput
@@ -27,7 +27,8 @@ from views.base import PAGE_MAX, SecureBaseView, own_unit_ids, refuse_unseen
 from views.errors import render_error
 
 TICKET_READERS = COMMISSION | {HANDLER}
-# Suggestions offered when classifying (分类处置); any text is accepted.
+# Suggestions offered when classifying (分类处置) when workflows.yaml writes no `classifications:`;
+# any text is accepted.
 CLASSIFICATIONS = ("作风问题", "办事效率", "服务态度", "吃拿卡要", "故意刁难", "政策咨询", "营商环境",
                    "民生诉求", "其他")
 
@@ -194,7 +195,7 @@ class HandlingView(SecureBaseView):
             co_handling=list(CoHandling.select().where(CoHandling.ticket == ticket, CoHandling.active)),
             waiting_for=tickets.waiting_co_units(ticket) if ticket.status == "open" else [],
             may_chase=tickets.may_chase(ticket, current_user), chase_form=FlaskForm(formdata=None),
-            classifications=CLASSIFICATIONS, channels=dict(CHANNELS), open_action=open_action,
+            classifications=procedures.classifications() or CLASSIFICATIONS, channels=dict(CHANNELS), open_action=open_action,
             merged_into=Ticket.get_or_none(Ticket.id == ticket.merged_into_id) if ticket.merged_into_id else None,
             attachments=list(Attachment.select().where(Attachment.ticket == ticket)),
             accountability=list(Accountability.select().where(Accountability.ticket == ticket)

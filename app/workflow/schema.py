@@ -1,7 +1,8 @@
 """Loads workflows.yaml and checks it: a shape pass, then a cross-reference pass.
 
 Every mistake is collected before anything is reported, each as
-`workflows.yaml:LINE:COL: path: message` in Chinese, with "did you mean" for typos.
+`workflows.yaml:LINE:COL: 流程“…”环节“…”的时限: message` in Chinese (the place named by
+errors.describe), with "did you mean" for typos and the exact fix for an office worker's slips.
 """
 import datetime
 import difflib
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from app.workflow.errors import Problem, WorkflowFileError
+from app.workflow.errors import Problem, WorkflowFileError, describe
 
 DURATION_UNITS = ("days", "hours", "workdays")
 DURATION_FROM = ("created", "stage_entry")
@@ -27,7 +28,7 @@ GRADES = ("basically_satisfied", "dissatisfied", "satisfied")
 RESERVED_ACTIONS = ("co_answer", "extend_approve", "extend_reject", "extend_request", "merge", "pause",
                     "resume")
 
-TOP_KEYS = {"workflows": True, "auto_open": False, "notices": False}
+TOP_KEYS = {"workflows": True, "auto_open": False, "notices": False, "classifications": False}
 WORKFLOW_KEYS = {"title": True, "version": True, "effective": True, "note": True, "start": True,
                  "stages": True, "max_transfers": False, "escalation": False, "templates": False}
 STAGE_KEYS = {"title": True, "role": True, "unit": False, "deadline": False, "final": False,
@@ -156,6 +157,7 @@ class Definitions:
     workflows: dict
     auto_open: tuple = ()
     notices: dict = field(default_factory=lambda: dict(DEFAULT_NOTICES))
+    classifications: tuple = ()  # offered at 分类处置; empty: the file does not write them
 
 
 # --- YAML with positions --------------------------------------------------------------------
@@ -203,15 +205,72 @@ def _yaml_problem(exc):
     return YAML_PROBLEMS.get(problem, f"{problem}（请检查缩进和冒号）")
 
 
+KEY_WITH_CHINESE_COLON = re.compile(r"^(\s*(?:-\s+)?)([A-Za-z_]\w*)\s*：\s*(.*?)\s*$")
+KEY_WITHOUT_COLON = re.compile(r"^(\s*(?:-\s+)?)([A-Za-z_]\w*)\s+([^:#\s][^:#]*?)\s*$")
+
+
+def _line_slip(line):
+    """(column, message) when a line shows a slip YAML reports elsewhere, else None."""
+    indent = line[:len(line) - len(line.lstrip(" \t\u3000"))]
+    if "\t" in indent:
+        return indent.index("\t") + 1, "这一行用了 Tab 缩进：缩进只能用空格"
+    if "\u3000" in indent:
+        return indent.index("\u3000") + 1, "这一行用了全角空格“　”缩进：缩进只能用半角空格"
+    found = KEY_WITH_CHINESE_COLON.match(line)
+    if found:
+        return line.index("：") + 1, ("用了中文冒号“：”：键和值之间要用英文冒号加空格，写成 "
+                                     f"\"{found.group(2)}: {found.group(3)}\"")
+    found = KEY_WITHOUT_COLON.match(line)
+    if found and ":" not in line:
+        return len(found.group(1)) + 1, ("缺少冒号：键和值之间要用英文冒号加空格，写成 "
+                                         f"\"{found.group(2)}: {found.group(3)}\"")
+    return None
+
+
+def _indent_hint(lines, n):
+    """For a line indented to no level above it: how far it is indented and the levels it could align to."""
+    def indent(line):
+        return len(line) - len(line.lstrip(" "))
+    levels, limit = [], None
+    for above in reversed(lines[:n]):
+        if not above.strip() or above.lstrip().startswith("#"):
+            continue
+        if limit is None or indent(above) < limit:
+            limit = indent(above)
+            levels.append(limit)
+    if n >= len(lines) or indent(lines[n]) in levels or not levels:
+        return ""
+    shown = "、".join(str(i) for i in sorted(levels))
+    return f"：这一行缩进了 {indent(lines[n])} 个空格，上面各层是 {shown} 个空格，请对齐到其中一层"
+
+
+def _yaml_error(text, exc, source):
+    """A YAML error on the line the office got wrong: PyYAML often marks the next line or the block's start."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+    lines = text.split("\n")
+    candidates = [line - 1, line - 2]  # the marked line, and the line a plain text there may have begun on
+    context = getattr(exc, "context_mark", None)
+    if context is not None and getattr(exc, "context", "") == "while scanning a simple key":
+        candidates.insert(0, context.line)
+    for n in candidates:
+        slip = _line_slip(lines[n]) if 0 <= n < len(lines) else None
+        if slip:
+            return Problem(source, n + 1, slip[0], (), f"YAML 格式错误：{slip[1]}")
+    message = _yaml_problem(exc)
+    if str(getattr(exc, "problem", "")) in ("mapping values are not allowed here",
+                                            "expected <block end>, but found '<block mapping start>'"):
+        message += _indent_hint(lines, line - 1)
+    return Problem(source, line, col, (), f"YAML 格式错误：{message}")
+
+
 def parse(text, source="workflows.yaml"):
     """YAML text -> (data, located, problems) without judging the content yet."""
     problems, located = [], Located()
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problems.append(Problem(source, line, col, (), f"YAML 格式错误：{_yaml_problem(exc)}"))
+        problems.append(_yaml_error(text, exc, source))
         return None, located, problems
     if node is None:
         problems.append(Problem(source, 1, 1, (), "文件是空的：至少要有 workflows:"))
@@ -231,15 +290,18 @@ def _choices(choices):
 
 
 class Checker:
-    def __init__(self, located, source, roles=None):
-        self.located, self.source, self.problems = located, source, []
-        self.roles = roles  # the role ids a step may name; None: not checked (a stored version)
+    def __init__(self, located, source, roles=None, data=None):
+        self.located, self.source, self.problems, self.data = located, source, [], data
+        # The role ids a step may name, each with its Chinese label when the caller knows it
+        # (a mapping id -> label, or just the ids); None: not checked (a stored version).
+        self.roles = None if roles is None else \
+            dict(roles.items()) if hasattr(roles, "items") else {r: "" for r in roles}
 
     def add(self, path, message, at_key=False):
         marks = self.located.key_marks if at_key else self.located.value_marks
         line, col = marks.get(path) or self.located.value_marks.get(path) or \
             self.located.key_marks.get(path) or (1, 1)
-        self.problems.append(Problem(self.source, line, col, path, message))
+        self.problems.append(Problem(self.source, line, col, path, message, describe(path, self.data)))
 
     def add_in_text(self, path, offset, message):
         """A problem at a character of a one-line text (a placeholder), else at the text's start."""
@@ -247,7 +309,7 @@ class Checker:
         style, one_line = self.located.styles.get(path, (None, False))
         if one_line and style in (None, "", "'", '"'):
             col += offset + (1 if style in ("'", '"') else 0)
-        self.problems.append(Problem(self.source, line, col, path, message))
+        self.problems.append(Problem(self.source, line, col, path, message, describe(path, self.data)))
 
     def mapping(self, value, path, keys, what):
         """A mapping with known keys; unknown and missing keys are reported."""
@@ -256,10 +318,10 @@ class Checker:
             return {}
         for key in value:
             if key not in keys:
-                self.add(path + (key,), f"不认识的键 \"{key}\"{_suggest(key, keys)}可用的键：{_choices(keys)}",
-                         at_key=True)
+                self.add(path + (key,), _unknown_key(key, value[key], keys), at_key=True)
+        meant = {_meant_key(k) for k in value}  # "role：office" is reported once, not also as a missing role
         for key, required in keys.items():
-            if required and key not in value:
+            if required and key not in value and key not in meant:
                 self.add(path, f"{what}缺少必填的键 \"{key}\"")
         return value
 
@@ -272,7 +334,18 @@ class Checker:
     def role(self, value, path, extra=()):
         if self.roles is None:
             return bool(value)
-        return self.one_of(value, path, tuple(self.roles) + tuple(extra), "角色")
+        if value in self.roles or value in extra:
+            return True
+        by_label = {label: r for r, label in self.roles.items() if label}
+        close = difflib.get_close_matches(str(value), list(by_label), n=1, cutoff=0.6)
+        guess = by_label.get(value) or (by_label[close[0]] if close else None)
+        if guess:
+            hint = f"，你是不是想写 \"{guess}\"（{self.roles[guess]}）？这里要写角色的英文编号。"
+        else:
+            hint = _suggest(value, tuple(self.roles) + tuple(extra))
+        named = [f"{r}（{label}）" if label else r for r, label in sorted(self.roles.items())]
+        self.add(path, f"不认识的角色 \"{value}\"{hint}可选：{'、'.join(named + sorted(extra))}")
+        return False
 
     def one_of(self, value, path, choices, what):
         if value not in choices:
@@ -289,6 +362,9 @@ class Checker:
         return True
 
     def duration(self, value, path, with_from=True):
+        if isinstance(value, (str, int)) and not isinstance(value, bool):
+            self.add(path, _duration_hint(value))
+            return None
         keys = dict(DURATION_KEYS) if with_from else {"amount": True, "unit": True}
         value = self.mapping(value, path, keys, "时限")
         if not value:
@@ -318,9 +394,81 @@ def _kind(value):
     return f"\"{value}\""
 
 
+CHINESE_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
+                  "八": 8, "九": 9}
+# How a deadline is said in words; "天"/"日" alone are counted as working days (as the office does)
+# and the message says how to write calendar days.
+WORDS_OF_UNITS = (("个工作日", "workdays"), ("工作日", "workdays"), ("自然日", "days"), ("个小时", "hours"),
+                  ("小时", "hours"), ("天", "天"), ("日", "天"), ("workdays", "workdays"), ("workday", "workdays"),
+                  ("days", "days"), ("day", "days"), ("hours", "hours"), ("hour", "hours"))
+UNIT_WORDS = {"workdays": "个工作日", "days": "日", "hours": "小时"}
+
+
+def _chinese_number(text):
+    """'七' -> 7, '十五' -> 15, '二十' -> 20, '15' or '１５' -> 15; None when it is not a number."""
+    text = text.strip()
+    if text.isdigit():
+        return int(text)
+    if not text or any(ch not in CHINESE_DIGITS and ch not in "十百" for ch in text):
+        return None
+    total = current = 0
+    for ch in text:
+        if ch in CHINESE_DIGITS:
+            current = CHINESE_DIGITS[ch]
+        else:
+            total += (current or 1) * (10 if ch == "十" else 100)
+            current = 0
+    return total + current
+
+
+def _duration_hint(value):
+    """A deadline written as words ("七天", "15个工作日", 7): say exactly what to write instead."""
+    text = str(value).strip()
+    amount, said = _chinese_number(text), ""
+    for word, meaning in WORDS_OF_UNITS:
+        if amount is None and text.endswith(word):
+            amount, said = _chinese_number(text[:-len(word)]), meaning
+    if not amount:
+        return (f"时限不能写成 \"{value}\"，要写成 {{amount: 数量, unit: 单位}}，单位是 workdays（工作日）、"
+                "days（日）或 hours（小时），例如 {amount: 7, unit: workdays}")
+    unit = said if said in UNIT_WORDS else "workdays"
+    hint = f"时限不能写成 \"{value}\"，要写成 {{amount: {amount}, unit: {unit}}}（{amount} {UNIT_WORDS[unit]}）"
+    if said == "天":
+        return hint + f"；如果是 {amount} 个自然日，写 {{amount: {amount}, unit: days}}"
+    if not said:
+        return hint + "；自然日写 unit: days，小时写 unit: hours"
+    return hint
+
+
+def _looks_like_stage(value):
+    return isinstance(value, dict) and "title" in value and bool({"role", "actions", "final"} & set(value))
+
+
+def _meant_key(key):
+    """The key an office worker meant by "　role" or "role：office"."""
+    return str(key).strip(" \u3000").split("：")[0].strip()
+
+
+def _unknown_key(key, value, keys):
+    """Why a key is not known, saying the likely slip: a Chinese colon or space, a block indented too little."""
+    key = str(key)
+    if "：" in key:
+        name, _, rest = key.partition("：")
+        return f"用了中文冒号“：”：键和值之间要用英文冒号加空格，写成 \"{name.strip()}: {rest.strip()}\""
+    if key[:1] == "\u3000":
+        return f"这一行用全角空格“　”缩进了：缩进只能用半角空格（键 \"{key.strip()}\"）"
+    if " " in key and key.split()[0] in keys and value is None:
+        name, rest = key.split(None, 1)
+        return f"缺少冒号：键和值之间要用英文冒号加空格，写成 \"{name}: {rest}\""
+    if "stages" in keys and _looks_like_stage(value):
+        return (f"\"{key}\" 看起来是一个环节，但缩进太少，落到了流程这一层：请把它和下面几行再缩进，"
+                "与 stages 下的其他环节对齐")
+    return f"不认识的键 \"{key}\"{_suggest(key, keys)}可用的键：{_choices(keys)}"
+
+
 def check(data, located, source="workflows.yaml", unit_codes=None, roles=None):
     """Both passes; returns (Definitions or None, problems). `roles`: the role ids a step may name."""
-    c = Checker(located, source, roles)
+    c = Checker(located, source, roles, data)
     top = c.mapping(data, (), TOP_KEYS, "文件")
     workflows = {}
     raw_workflows = top.get("workflows")
@@ -334,16 +482,18 @@ def check(data, located, source="workflows.yaml", unit_codes=None, roles=None):
                 workflows[key] = wf
     rules = _check_auto_open(c, top.get("auto_open"), set((raw_workflows or {}).keys()))
     notices = _check_notices(c, top.get("notices"))
+    classifications = _check_classifications(c, top.get("classifications"))
     if c.problems:
         return None, sorted(c.problems, key=Problem.sort_key)
-    return Definitions(workflows=workflows, auto_open=tuple(rules), notices=notices), []
+    return Definitions(workflows=workflows, auto_open=tuple(rules), notices=notices,
+                       classifications=classifications), []
 
 
 def _check_workflow(c, key, raw, path, unit_codes):
+    before = len(c.problems)  # an unknown key (a stage indented too little) also skips the graph pass
     raw = c.mapping(raw, path, WORKFLOW_KEYS, "流程")
     if not raw:
         return None
-    before = len(c.problems)
     for name in ("title", "note"):
         if name in raw:
             c.text(raw[name], path + (name,))
@@ -360,7 +510,9 @@ def _check_workflow(c, key, raw, path, unit_codes):
     if "stages" in raw and (not isinstance(stages_raw, dict) or not stages_raw):
         c.add(path + ("stages",), "stages 下面至少要有一个环节")
         stages_raw = {}
-    stage_ids = set((stages_raw or {}).keys())
+    # A stage indented too little is reported once, where it is, not again at each `to:` naming it.
+    misplaced = {k for k, v in raw.items() if k not in WORKFLOW_KEYS and _looks_like_stage(v)}
+    stage_ids = set((stages_raw or {}).keys()) | misplaced
     stages = {}
     for stage_id, stage_raw in (stages_raw or {}).items():
         if c.ident(stage_id, path + ("stages", stage_id), "环节"):
@@ -606,6 +758,26 @@ def _check_auto_open(c, raw, workflow_keys):
     return rules
 
 
+def _check_classifications(c, raw):
+    """classifications: the categories offered at 分类处置, one list for every channel (the figures
+    count by them); not written: () and the screen keeps its built-in list."""
+    if raw is None:
+        return ()
+    path = ("classifications",)
+    if not isinstance(raw, list) or not raw:
+        c.add(path, f"分类应当是一个不空的列表，每项一个分类名称，例如 [作风问题, 办事效率]，而这里是 {_kind(raw)}")
+        return ()
+    seen = {}
+    for i, item in enumerate(raw):
+        if not isinstance(item, str) or not item.strip():
+            c.add(path + (i,), f"每个分类应当是一段文字，而这里是 {_kind(item)}")
+        elif item.strip() in seen:
+            c.add(path + (i,), f"分类 \"{item}\" 重复了：第 {seen[item.strip()] + 1} 项已经写过")
+        else:
+            seen[item.strip()] = i
+    return tuple(seen)
+
+
 PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
@@ -649,6 +821,8 @@ def load_text(text, source="workflows.yaml", unit_codes=None, roles=None):
     data, located, problems = parse(text, source)
     if data is not None:
         definitions, more = check(data, located, source, unit_codes, roles)
+        for problem in problems:  # found while reading (a repeated key): named with the file's titles
+            problem.label = describe(problem.path, data)
         problems = sorted(problems + more, key=Problem.sort_key)
     if problems:
         raise WorkflowFileError(problems)

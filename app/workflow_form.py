@@ -123,6 +123,14 @@ def to_form(text, key):
     }
 
 
+def workflow_keys(text):
+    """[(key, title)] of the file's procedures, in its order."""
+    data = _load(text) or {}
+    workflows = data.get("workflows") if isinstance(data, dict) else None
+    return [(str(k), _text(v.get("title")) if isinstance(v, dict) else str(k))
+            for k, v in (workflows or {}).items()]
+
+
 # --- writing --------------------------------------------------------------------------------------
 def _place(mapping, key, value, order):
     """Set `key` only when its value differs; a new key goes where `order` puts it."""

@@ -27,6 +27,8 @@ EFFECTS = (("", _l("none")), ("transfer", _l("transfer")), ("return", _l("send b
            ("grade", _l("revisit grade")), ("exclude_evaluation", _l("appeal upheld")))
 UNITS = (("any", _l("any unit")), ("handling", _l("the ticket's handling unit")), ("fixed", _l("a fixed unit")))
 STAGE_ROLE = "stage_role"
+REQUIRE_ORDER = ("comment", "result", "reply", "classification", "unit", "attachment", "grade")
+assert set(REQUIRE_ORDER) == set(REQUIRABLE)
 NOTICE_TITLES = {
     "new_work": _l("New work"), "remind": _l("Reminder before the deadline"), "yellow": _l("Yellow card"),
     "red": _l("Red card"), "co_handling": _l("Co-handling request"), "co_chase": _l("Co-handling chase"),
@@ -85,7 +87,7 @@ class FormEditor:
             "admin/rules_form.html", form=form, key=key, keys=keys, base=latest.id, svg=svg,
             may_edit=self.may_edit(), roles=roles, notify_roles=[(STAGE_ROLE, _("the stage's officer"))] + roles,
             units=units, duration_units=DURATION_UNITS, duration_from=DURATION_FROM, finals=FINALS,
-            effects=EFFECTS, unit_kinds=UNITS, requirable=[(r, FIELD_TITLES[r]) for r in REQUIRABLE],
+            effects=EFFECTS, unit_kinds=UNITS, requirable=[(r, FIELD_TITLES[r]) for r in REQUIRE_ORDER],
             notice_kinds=[(k, NOTICE_TITLES[k]) for k in NOTICE_KINDS])
 
     @expose("/form/<key>/")
@@ -129,9 +131,12 @@ class FormEditor:
         try:
             saved = editor_save.save(text, base.id, current_user, origin="editor", stage_map=stage_map)
         except editor_save.StaleBase as exc:
-            latest = getattr(exc.latest, "id", exc.latest)
+            latest = exc.latest if hasattr(exc.latest, "text") else WorkflowFile.get_by_id(exc.latest)
+            # Re-applying this form onto the newest file is offered only when the other person left
+            # this procedure (and the shared texts) alone: otherwise it would undo his change.
+            conflict = to_form(base.text, key) != to_form(latest.text, key)
             return jsonify(stale=True, message=str(getattr(exc, "message", exc)), diff=list(exc.diff or []),
-                           latest=latest), 409
+                           latest=latest.id, conflict=conflict), 409
         except editor_save.StagesNeedMapping as exc:
             return jsonify(mapping=[_group_json(g, n) for n, g in enumerate(exc.groups)]), 409
         except WorkflowFileError as exc:

@@ -191,6 +191,12 @@ def test_save_gives_a_new_version_and_a_stale_base_is_refused(client, login_as):
     assert answer.status_code == 409 and answer.json["stale"]
     assert "+        deadline: {amount: 7, unit: workdays}" in answer.json["diff"]
     assert answer.json["latest"] == procedures.latest_file().id
+    assert answer.json["conflict"] is False  # he left 问题线索办理 alone: his form may go on top
+    mine = form_of()
+    stage(mine, "accept")["deadline"]["amount"] = 3
+    clash = client.post("/admin/rules/form/problem/save/", json={"form": mine, "base": base},
+                        headers={"X-CSRFToken": token})
+    assert clash.status_code == 409 and clash.json["conflict"] is True  # re-applying would undo the 7
     assert procedures.workflow("problem").version == 3 and procedures.workflow("message").version == 2
     # on the newest base the same form saves, and problem keeps its new deadline
     answer = client.post("/admin/rules/form/message/save/",

@@ -274,6 +274,8 @@
   function showStale(data) {
     var panel = one("#stale-panel"), pre = one("#stale-diff");
     panel.dataset.latest = data.latest;
+    one("[data-act=reapply]", panel).hidden = !!data.conflict;
+    one("#stale-conflict").hidden = !data.conflict;
     one("#stale-message").textContent = data.message;
     pre.textContent = "";
     (data.diff || []).forEach(function (line) {

@@ -103,6 +103,10 @@ ROUTES = {
     "rules.index": COMMISSION | {"auditor"},  # the procedures, not a complaint
     "rules.revision": COMMISSION | {"auditor"},
     "rules.edit": OFFICE,
+    "rules.overview": COMMISSION | {"auditor"},
+    "rules.form": COMMISSION | {"auditor"},
+    "rules.preview": OFFICE,
+    "rules.save_form": OFFICE,
     "symposia.index": CASE_READERS,
     "symposia.show": CASE_READERS,
     "symposia.new": OFFICE,
@@ -176,6 +180,7 @@ def url_arguments(world, own):
         ("kind", "item_id"): [("window", window.id), ("staff", staff.id)],
         "token": [Window.get_by_id(world["w2"].id).token], "co_handling_id": [world[f"co_{side}"].id],
         "channel_id": [world["channel_b"].id], "request_id": [world["account_request"].id],
+        "key": ["problem"],
     }
 
 

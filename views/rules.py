@@ -16,18 +16,23 @@ from app.workflow.errors import WorkflowFileError
 from models import AuditLog, User, WorkflowFile, WorkflowVersion
 from views.base import SecureBaseView
 from views.errors import render_error
+from views.rules_form import FormEditor
 
 
 class RulesForm(FlaskForm):
     text = TextAreaField()
 
 
-class WorkflowRulesView(SecureBaseView):
+class WorkflowRulesView(FormEditor, SecureBaseView):
     read_roles = frozenset({OFFICE, LEADER, INSPECTOR, AUDITOR})
     edit_roles = frozenset({OFFICE})
 
     @expose("/")
     def index(self):
+        return self.form_page(request.args.get("wf"))
+
+    @expose("/overview/")
+    def overview(self):
         workflows = [procedures.workflow(key) for key in procedures.active_versions()]
         return self.render("admin/rules.html", workflows=workflows, diagram=diagram.render,
                            history=self.history(), may_edit=current_user.role in self.edit_roles,

@@ -18,7 +18,7 @@ def text(response):
 
 def test_procedures_are_drawn_by_the_app(client, login_as):
     login_as("leader")
-    page = text(client.get("/admin/rules/"))
+    page = text(client.get("/admin/rules/overview/"))
     assert page.count("<svg") == 5 and "调查跟踪督办" in page and "批办监督检查室" in page
     assert "编辑流程规则" not in page  # the leader reads, the office edits
     assert client.get("/admin/rules/edit/").status_code == 403

@@ -107,6 +107,7 @@ ROUTES = {
     "rules.form": COMMISSION | {"auditor"},
     "rules.preview": OFFICE,
     "rules.save_form": OFFICE,
+    "rules.version": COMMISSION | {"auditor"},
     "symposia.index": CASE_READERS,
     "symposia.show": CASE_READERS,
     "symposia.new": OFFICE,
@@ -180,7 +181,7 @@ def url_arguments(world, own):
         ("kind", "item_id"): [("window", window.id), ("staff", staff.id)],
         "token": [Window.get_by_id(world["w2"].id).token], "co_handling_id": [world[f"co_{side}"].id],
         "channel_id": [world["channel_b"].id], "request_id": [world["account_request"].id],
-        "key": ["problem"],
+        "key": ["problem"], "version": [2],
     }
 
 

@@ -391,9 +391,9 @@ def disk_path():
     return current_app.config.get("WORKFLOWS_PATH") if has_app_context() else None
 
 
-def _write_disk(text):
+def _write_disk(text, path=None):
     """Write workflows.yaml atomically (temp file, then rename); None, or why it could not."""
-    path = disk_path()
+    path = path or disk_path()
     if not path:
         return None
     folder = os.path.dirname(os.path.abspath(path))
@@ -453,7 +453,7 @@ def import_disk_file(path):
         SystemSetting.write(DISK_SHA_KEY, digest)
         SystemSetting.write(FILE_ERROR_KEY, "")
         if stored.text != text:  # renumbered: the file says what the database says
-            _write_disk(stored.text)
+            _write_disk(stored.text, path)
         return True
 
 

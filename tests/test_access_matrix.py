@@ -103,6 +103,7 @@ ROUTES = {
     "rules.index": COMMISSION | {"auditor"},  # the procedures, not a complaint
     "rules.revision": COMMISSION | {"auditor"},
     "rules.edit": OFFICE,
+    "rules.restore": OFFICE,
     "symposia.index": CASE_READERS,
     "symposia.show": CASE_READERS,
     "symposia.new": OFFICE,

@@ -12,6 +12,8 @@ def main(argv=None):
     parser.add_argument("--port", type=int, default=5000, help="端口")
     parser.add_argument("--no-demo", action="store_true", help="不装入演示县和演示账号")
     parser.add_argument("--threads", type=int, default=8, help="处理请求的线程数")
+    parser.add_argument("--strict", action="store_true",
+                        help="流程文件 workflows.yaml 有错误时拒绝启动（供持续集成）；默认仍按上次保存的流程运行")
     args = parser.parse_args(argv)
 
     from waitress import create_server
@@ -23,7 +25,7 @@ def main(argv=None):
 
     from app.db import ConfigError
     try:
-        app = create_app()
+        app = create_app({"WORKFLOWS_STRICT": True} if args.strict else None)
     except ConfigError as exc:  # a bad DATABASE_URL or workflows.yaml: say how to fix, no traceback
         print(exc, file=sys.stderr)
         return 1

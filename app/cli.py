@@ -129,23 +129,30 @@ def _size(n):
 
 
 @click.command("check-workflows")
-@click.argument("path", required=False, type=click.Path(dir_okay=False))
+@click.argument("path", required=False)
 @with_appcontext
 def check_workflows(path):
-    """检查办理流程文件，有错误时退出码为 1 / Validate workflows.yaml (exit 1 on errors)."""
+    """检查办理流程文件（只检查，不保存），有错误时退出码为 1 / Validate workflows.yaml (exit 1 on errors)."""
     from app.workflow.errors import WorkflowFileError
-    from app.procedures import validate
+    from app.procedures import prepare, read_disk
     path = path or current_app.config["WORKFLOWS_PATH"]
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
+    name = path.replace("\\", "/").rsplit("/", 1)[-1]
+    try:
+        text = read_disk(path)
+    except WorkflowFileError as exc:  # missing, unreadable, not UTF-8: one line, no traceback, exit 2
+        click.echo(exc.problems[0].message, err=True)
+        raise SystemExit(2)
     try:
         with db.connection_context():
-            definitions = validate(text, source=path.replace("\\", "/").rsplit("/", 1)[-1])
+            with db.atomic() as transaction:  # reads only; rolled back all the same
+                final, definitions, created = prepare(text, source=name)
+                transaction.rollback()
     except WorkflowFileError as exc:
         click.echo(str(exc))
         click.echo(f"共 {len(exc.problems)} 处错误。")
         raise SystemExit(1)
-    click.echo(f"{path}：{len(definitions.workflows)} 个流程，没有发现错误。")
+    news = "；".join(f"{key} 将保存为第 {n} 版" for key, n in created.items())
+    click.echo(f"{path}：{len(definitions.workflows)} 个流程，没有发现错误。" + (f"（{news}）" if news else ""))
 
 
 @click.command("sweep")
@@ -199,8 +206,8 @@ def move_tickets(workflow, version, mappings, apply):
     with db.connection_context():
         try:
             report, problems = move_to_version(workflow, version, stage_map, apply=apply)
-        except Exception as exc:  # an unknown workflow or version: say which
-            raise click.ClickException(f"无法移动：{exc}")
+        except KeyError as exc:  # an unknown workflow or version: say which there are
+            raise click.ClickException(f"无法移动：{exc.args[0]}")
     for line in report:
         click.echo(line)
     if problems:

@@ -14,7 +14,7 @@ ENV_KEYS = ("DATABASE_URL", "SECRET_KEY", "BABEL_DEFAULT_LOCALE", "INSTANCE_PATH
             "API_MESSAGE_RATE_LIMIT", "TRACK_RATE_LIMIT", "RATELIMIT_STORAGE_URI", "PROXY_HOPS",
             "PREFERRED_URL_SCHEME", "PUBLIC_BASE_URL", "RATING_SCALE", "RATING_CASE_NUMBER",
             "TOTP_REQUIRED", "DELIVERY_MAX_ATTEMPTS", "DELIVERY_BACKOFF_SECONDS", "DELIVERY_LEASE_SECONDS",
-            "BACKUP_TIME", "BACKUP_DIR", "AUDIT_KEY_FILE", "HOTLINE")
+            "BACKUP_TIME", "BACKUP_DIR", "AUDIT_KEY_FILE", "HOTLINE", "WORKFLOWS_STRICT")
 
 
 def defaults(instance_path):
@@ -46,6 +46,8 @@ def defaults(instance_path):
         "WTF_CSRF_SSL_STRICT": False,
         "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
         "WORKFLOWS_PATH": str(ROOT / "workflows.yaml"),
+        # on: a broken workflows.yaml stops the start (CI); off: the last good stored version serves
+        "WORKFLOWS_STRICT": False,
         "ATTACHMENT_MAX_BYTES": 5 * 1024 * 1024,
         # Per browser (a cookie) and, beside it, per client address: a hall whose phones and kiosks
         # share one address behind NAT raises the address limits.
@@ -122,6 +124,11 @@ def check(config):
         raise ConfigError(f"TOTP_REQUIRED 只能是 on 或 off（开启后管理员和纪委监委账号登录须输入动态验证码），"
                           f"现在是 {config['TOTP_REQUIRED']!r}")
     config["TOTP_REQUIRED"] = switch in ("true", "on", "1")
+    strict = str(config["WORKFLOWS_STRICT"]).lower()
+    if strict not in ("true", "false", "on", "off", "1", "0"):
+        raise ConfigError("WORKFLOWS_STRICT 只能是 on 或 off（on：流程文件有错误时拒绝启动），"
+                          f"现在是 {config['WORKFLOWS_STRICT']!r}")
+    config["WORKFLOWS_STRICT"] = strict in ("true", "on", "1")
     if config["RATING_CASE_NUMBER"] not in ("optional", "off"):
         raise ConfigError("RATING_CASE_NUMBER 只能是 optional（评价页可填办件编号，一次一评）或 off，"
                           f"现在是 {config['RATING_CASE_NUMBER']!r}")

@@ -3,6 +3,7 @@
 Each action is one transaction: stage, handler, deadline and the TicketEvent change together,
 guarded by `UPDATE … WHERE revision = <old>`; no row changed means another officer acted first.
 """
+import dataclasses
 import json
 import re
 
@@ -76,7 +77,7 @@ def open_ticket(workflow_key, title, content, source, actor_user=None, at=None, 
     """
     at = at or now()
     received_at = min(received_at or at, at)
-    wf = procedures.workflow(workflow_key)
+    wf = procedures.workflow(workflow_key, at=at)  # the version in force on the day it is registered
     calendar = workdays.current()
     with db.atomic():
         ticket = Ticket(code=next_code(at), title=title, content=content, source=source,
@@ -454,30 +455,90 @@ def supervision_list():
 
 
 def init_app(app):
-    """At start: the calendar seeded, workflows.yaml imported if it changed (or start refused)."""
+    """At start: the calendar seeded, workflows.yaml imported if it changed.
+
+    A broken file no longer stops the county: the last good stored version keeps serving and the
+    error is printed and shown to the office on every admin page. Refused only with no stored
+    version at all (first install), or with WORKFLOWS_STRICT (`python run.py --strict`, for CI).
+    """
+    import sys
+
     from app.db import ConfigError
     from app.workflow.errors import WorkflowFileError
-    from models import CalendarDay
+    from models import CalendarDay, WorkflowFile
     procedures.clear_cache()
     workdays.invalidate()
     with db.connection_context():
         if not CalendarDay.select().exists():
             workdays.seed_from_library()
+    if _only_checking():
+        return  # `flask check-workflows` loads the app too, and a check writes nothing
+    path = app.config["WORKFLOWS_PATH"]
     try:
-        procedures.import_disk_file(app.config["WORKFLOWS_PATH"])
+        procedures.import_disk_file(path)
     except WorkflowFileError as exc:
-        raise ConfigError("办理流程文件有错误，系统没有启动（原来的流程仍保存在数据库里）。请按下面的提示改正 "
-                          f"{app.config['WORKFLOWS_PATH']} 后再启动，或运行 flask check-workflows 检查：\n{exc}")
+        with db.connection_context():
+            stored = WorkflowFile.select().exists()
+        if app.config.get("WORKFLOWS_STRICT") or not stored:
+            raise ConfigError("办理流程文件有错误，系统没有启动" + ("（原来的流程仍保存在数据库里）" if stored else "")
+                              + f"。请按下面的提示改正 {path} 后再启动，或运行 flask check-workflows 检查：\n{exc}")
+        message = f"办理流程文件 {path} 有错误，没有采用，系统仍按上次保存的流程办理。请改正后重新启动，或在“流程规则”里保存：\n{exc}"
+        print(message, file=sys.stderr, flush=True)
+        procedures.record_file_error(message)
 
+
+def _only_checking():
+    """Whether the Flask command line is loading the app to run `check-workflows`.
+
+    Flask loads the app to find the command, before click has a context for it (click 8.2 has
+    already consumed the arguments then): the command line itself says which command it is.
+    """
+    import sys
+
+    import click
+    if click.get_current_context(silent=True) is None:
+        return False  # run.py, a WSGI server, the tests: not the command line
+    words = [arg for arg in sys.argv[1:] if not arg.startswith("-")]
+    return "check-workflows" in words[:3]
+
+
+def move_ticket(ticket, target, new_stage, user, at, comment):
+    """Move one open ticket to a stage of another version; its deadline counted again from `at`."""
+    stage = target.stages[new_stage]
+    state = dataclasses.replace(state_of(ticket, target), stage=new_stage, stage_entered_at=at, due_at=None,
+                                paused_at=None)
+    fields = engine.deadline_fields(target, stage, state, workdays.current(), at)
+    fields.update(workflow_version=target.version, stage=new_stage, stage_entered_at=at, paused_at=None,
+                  extension_requested=None, revision=ticket.revision + 1,
+                  deadline=fields["due_at"].date() if fields["due_at"] else None)
+    changed = (Ticket.update({getattr(Ticket, k): v for k, v in fields.items()})
+               .where(Ticket.id == ticket.id, Ticket.revision == ticket.revision).execute())
+    if changed != 1:
+        raise StaleTicket(_stale_message(Ticket.get_by_id(ticket.id)))
+    TicketEvent.create(ticket=ticket, actor=user, role=user.role if user else "", action="version_move",
+                       title="流程调整", from_stage=ticket.stage, to_stage=new_stage, created_at=at,
+                       comment=comment, data=json.dumps({"from_version": ticket.workflow_version,
+                                                         "to_version": target.version}))
 
 
 def move_to_version(key, version, stage_map=None, apply=False, user=None, at=None):
-    """Move the open tickets of a workflow to another stored version.
+    """Move the open tickets of a workflow to another stored version (`flask move-tickets`).
 
-    `stage_map` renames stages that the new version no longer has. Returns the report, one line
-    per ticket; nothing is written unless `apply` and every ticket can move.
+    `stage_map` says where tickets go whose stage the new version no longer has. Each moved
+    ticket's deadline is counted again from the move and the move is in its timeline. Returns
+    the report, one line per ticket; nothing is written unless `apply` and every ticket can move.
+    Raises KeyError with a Chinese message for an unknown workflow or version.
     """
+    from models import WorkflowVersion
     at, stage_map = at or now(), dict(stage_map or {})
+    known = {}
+    for k, v in WorkflowVersion.select(WorkflowVersion.key, WorkflowVersion.version) \
+            .order_by(WorkflowVersion.key, WorkflowVersion.version).tuples():
+        known.setdefault(k, []).append(v)
+    if key not in known:
+        raise KeyError(f"没有名为 {key} 的流程。已有的流程：{'、'.join(known) or '（无）'}")
+    if version not in known[key]:
+        raise KeyError(f"流程 {key} 没有第 {version} 版。已保存的版本：{'、'.join(map(str, known[key]))}")
     target = procedures.workflow(key, version)
     report, moves = [], []
     for ticket in Ticket.select().where(Ticket.workflow == key, Ticket.status == "open",
@@ -495,13 +556,13 @@ def move_to_version(key, version, stage_map=None, apply=False, user=None, at=Non
     if apply and not problems:
         with db.atomic():
             for ticket, new_stage in moves:
-                changed = (Ticket.update(workflow_version=version, stage=new_stage, revision=ticket.revision + 1)
-                           .where(Ticket.id == ticket.id, Ticket.revision == ticket.revision).execute())
-                if changed != 1:
-                    raise StaleTicket(_stale_message(Ticket.get_by_id(ticket.id)))
-                TicketEvent.create(ticket=ticket, actor=user, role=user.role if user else "", action="version_move",
-                                   title="改按新版流程办理", from_stage=ticket.stage, to_stage=new_stage,
-                                   created_at=at, comment=f"第 {ticket.workflow_version} 版 → 第 {version} 版")
+                old = workflow_of(ticket).stages.get(ticket.stage)
+                old_title = old.title if old else ticket.stage
+                new_title = target.stages[new_stage].title
+                comment = (f"流程调整：改按第 {version} 版办理，环节“{old_title}”"
+                           + (f"改到“{new_title}”办理" if new_stage != ticket.stage or old_title != new_title else "不变")
+                           + "，时限重新计算")
+                move_ticket(ticket, target, new_stage, user, at, comment)
     return report, problems
 
 

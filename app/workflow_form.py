@@ -12,7 +12,7 @@ import re
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from app.workflow.schema import DEFAULT_NOTICES, NOTICE_KINDS, NOTIFY_KEYS, REQUIRABLE
+from app.workflow.schema import DEFAULT_CLASSIFICATIONS, DEFAULT_NOTICES, NOTICE_KINDS, NOTIFY_KEYS, REQUIRABLE
 
 STAGE_ORDER = ("title", "role", "unit", "deadline", "pausable", "extension", "final", "actions")
 ACTION_ORDER = ("title", "to", "role", "require", "when", "effect", "deadline", "reopen_to", "reopen_on",
@@ -21,9 +21,6 @@ WORKFLOW_ORDER = ("title", "version", "effective", "note", "start", "max_transfe
                   "templates", "stages")
 ESCALATION_ORDER = ("remind_before", "red_after", "notify")
 TOP_ORDER = ("workflows", "auto_open", "classifications", "notices")
-# The list offered at 批办/分类处置 while the file has no `classifications:` of its own.
-DEFAULT_CLASSIFICATIONS = ("作风问题", "办事效率", "服务态度", "吃拿卡要", "故意刁难", "政策咨询", "营商环境",
-                           "民生诉求", "其他")
 IDENT = re.compile(r"[A-Za-z][A-Za-z0-9_]*\Z")
 
 

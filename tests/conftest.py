@@ -3,6 +3,7 @@ import datetime
 import logging
 import os
 import re
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +12,7 @@ from app import workdays
 from app.db import bind
 from models import ALL_MODELS, Unit, User, Window, Staff, db
 
+ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "Test@2026pw"
 START = datetime.datetime(2026, 12, 1, 9, 0, 0)
 
@@ -59,8 +61,10 @@ def app(tmp_path):
     if url.startswith("postgres"):
         _drop_everything(url)
     workdays.invalidate()  # the calendar cache outlives a test's database
+    shipped = tmp_path / "workflows.yaml"  # a save in the rule screen writes the file: a copy of ours
+    shipped.write_text((ROOT / "workflows.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     app = create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path / "instance"),
-                      "DATABASE_URL": url, "DATABASE_POOL_SIZE": 4})
+                      "DATABASE_URL": url, "DATABASE_POOL_SIZE": 4, "WORKFLOWS_PATH": str(shipped)})
     from seed.loader import load_reasons
     with db.connection_context():
         load_reasons()

@@ -108,6 +108,7 @@ ROUTES = {
     "rules.preview": OFFICE,
     "rules.save_form": OFFICE,
     "rules.version": COMMISSION | {"auditor"},
+    "rules.restore": OFFICE,
     "symposia.index": CASE_READERS,
     "symposia.show": CASE_READERS,
     "symposia.new": OFFICE,

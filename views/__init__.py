@@ -88,6 +88,8 @@ def init_app(app):
     app.jinja_env.filters["role_label"] = role_label
     from views.handling import todo_count
     app.jinja_env.globals["todo_count"] = todo_count  # the 待办 count in every admin page's bar
+    from views.rules import workflow_file_error
+    app.jinja_env.globals["workflow_file_error"] = workflow_file_error  # a broken workflows.yaml, until fixed
     input_guard.init_app(app)
     app.register_blueprint(auth.bp)
     public.init_app(app)

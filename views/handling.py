@@ -27,10 +27,6 @@ from views.base import PAGE_MAX, SecureBaseView, own_unit_ids, refuse_unseen
 from views.errors import render_error
 
 TICKET_READERS = COMMISSION | {HANDLER}
-# Suggestions offered when classifying (分类处置) when workflows.yaml writes no `classifications:`;
-# any text is accepted.
-CLASSIFICATIONS = ("作风问题", "办事效率", "服务态度", "吃拿卡要", "故意刁难", "政策咨询", "营商环境",
-                   "民生诉求", "其他")
 
 
 def may_view(ticket, user):
@@ -195,7 +191,7 @@ class HandlingView(SecureBaseView):
             co_handling=list(CoHandling.select().where(CoHandling.ticket == ticket, CoHandling.active)),
             waiting_for=tickets.waiting_co_units(ticket) if ticket.status == "open" else [],
             may_chase=tickets.may_chase(ticket, current_user), chase_form=FlaskForm(formdata=None),
-            classifications=procedures.classifications() or CLASSIFICATIONS, channels=dict(CHANNELS), open_action=open_action,
+            classifications=procedures.classifications(), channels=dict(CHANNELS), open_action=open_action,
             merged_into=Ticket.get_or_none(Ticket.id == ticket.merged_into_id) if ticket.merged_into_id else None,
             attachments=list(Attachment.select().where(Attachment.ticket == ticket)),
             accountability=list(Accountability.select().where(Accountability.ticket == ticket)

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from app import editor_save, procedures
+from app import procedures
 from app.roles import CASE_ROLES, role_label
 from app.workflow import diagram
 from app.workflow.engine import FIELD_TITLES
@@ -51,14 +51,24 @@ def _problem_json(problem, key):
             "label": str(getattr(problem, "label", "") or ""), "message": problem.message}
 
 
-def _group_json(group, n):
-    """A group of open tickets in a stage that goes away (the store's StagesNeedMapping)."""
-    def read(name, default=""):
-        return group.get(name, default) if isinstance(group, dict) else getattr(group, name, default)
-    key, stage = read("key") or read("workflow"), read("stage")
-    return {"id": str(read("id") or f"{key}:{stage}" or n), "key": str(key), "stage": str(stage),
-            "title": str(read("title") or stage), "count": read("count", 0), "version": read("version", ""),
-            "tickets": [str(t) for t in (read("tickets", ()) or ())][:20]}
+def _group_json(group):
+    """A group of open tickets in a stage that goes away (procedures.StagesNeedMapping), for the page."""
+    return {"id": f"{group['workflow']}:{group['stage']}", "key": group["workflow"], "stage": group["stage"],
+            "title": f"{group['workflow_title']}：{group['stage_title']}", "count": group["count"],
+            "version": group["version"], "tickets": list(group["codes"])[:50],
+            "choices": [[sid, title] for sid, title in group["choices"]]}
+
+
+def _stage_map(posted):
+    """{"problem:investigate": "review"} from the page -> {"problem": {"investigate": "review"}}."""
+    if not isinstance(posted, dict):
+        return None
+    result = {}
+    for group, target in posted.items():
+        key, sep, stage = str(group).partition(":")
+        if sep and isinstance(target, str) and target:
+            result.setdefault(key, {})[stage] = target
+    return result
 
 
 class FormEditor:
@@ -83,8 +93,11 @@ class FormEditor:
         units = list(Unit.select(Unit.code, Unit.name).where(Unit.active == True)  # noqa: E712
                      .order_by(Unit.name).tuples())
         roles = [(r, str(role_label(r))) for r in CASE_ROLES]
+        in_force = procedures.workflow(key) if key in procedures.active_versions() else None
+        scheduled = [(version, effective) for k, version, effective in procedures.scheduled() if k == key]
         return self.render(
             "admin/rules_form.html", form=form, key=key, keys=keys, base=latest.id, svg=svg,
+            in_force=in_force, scheduled=scheduled,
             may_edit=self.may_edit(), roles=roles, notify_roles=[(STAGE_ROLE, _("the stage's officer"))] + roles,
             units=units, duration_units=DURATION_UNITS, duration_from=DURATION_FROM, finals=FINALS,
             effects=EFFECTS, unit_kinds=UNITS, requirable=[(r, FIELD_TITLES[r]) for r in REQUIRE_ORDER],
@@ -123,22 +136,22 @@ class FormEditor:
     @expose("/form/<key>/save/", methods=("POST",))
     def save_form(self, key):
         body, base, text = self._applied(key)
-        stage_map = body.get("stage_map") if isinstance(body.get("stage_map"), dict) else None
+        stage_map = _stage_map(body.get("stage_map"))
         latest = procedures.latest_file()
         if text == base.text and base.id == latest.id:
             flash(_("Nothing was changed, nothing saved."), "info")
             return jsonify(ok=True, url=url_for(".index", wf=key))
         try:
-            saved = editor_save.save(text, base.id, current_user, origin="editor", stage_map=stage_map)
-        except editor_save.StaleBase as exc:
-            latest = exc.latest if hasattr(exc.latest, "text") else WorkflowFile.get_by_id(exc.latest)
+            saved = procedures.save(text, base.id, current_user, origin="editor", stage_map=stage_map)
+        except procedures.StaleBase as exc:
+            latest = exc.latest
             # Re-applying this form onto the newest file is offered only when the other person left
             # this procedure (and the shared texts) alone: otherwise it would undo his change.
             conflict = to_form(base.text, key) != to_form(latest.text, key)
             return jsonify(stale=True, message=str(getattr(exc, "message", exc)), diff=list(exc.diff or []),
                            latest=latest.id, conflict=conflict), 409
-        except editor_save.StagesNeedMapping as exc:
-            return jsonify(mapping=[_group_json(g, n) for n, g in enumerate(exc.groups)]), 409
+        except procedures.StagesNeedMapping as exc:
+            return jsonify(mapping=[_group_json(g) for g in exc.groups]), 409
         except WorkflowFileError as exc:
             return jsonify(errors=[_problem_json(p, key) for p in exc.problems]), 422
         AuditLog.record("workflow_save", current_user, saved, detail=f"{key}（表单）", ip=request.remote_addr)

@@ -70,6 +70,10 @@ DEFAULT_NOTICES = {
 }
 assert set(DEFAULT_NOTICES) == set(NOTICE_KINDS)
 
+# Offered at 批办/分类处置 while the file writes no `classifications:` of its own; any text is accepted.
+DEFAULT_CLASSIFICATIONS = ("作风问题", "办事效率", "服务态度", "吃拿卡要", "故意刁难", "政策咨询", "营商环境",
+                           "民生诉求", "其他")
+
 
 
 # --- the definitions the engine works with -----------------------------------------------

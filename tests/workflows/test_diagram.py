@@ -117,7 +117,8 @@ def test_an_old_version_can_be_opened(client, login_as, conn):
     token = csrf_token(client, "/admin/rules/edit/")
     shipped = (ROOT / "workflows.yaml").read_text(encoding="utf-8")
     changed = shipped.replace("title: 平台受理", "title: 平台登记受理", 1).replace("version: 2", "version: 3", 1)
-    response = client.post("/admin/rules/edit/", data={"text": changed, "save": "1", "csrf_token": token})
+    response = client.post("/admin/rules/edit/", data={"text": changed, "save": "1", "csrf_token": token,
+                                                       "base": procedures.latest_file().id})
     assert response.status_code == 302 and procedures.workflow("problem").version == 3
     index = client.get("/admin/rules/overview/").get_data(as_text=True)
     assert 'href="/admin/rules/version/problem/2/"' in index and 'href="/admin/rules/version/problem/3/"' in index

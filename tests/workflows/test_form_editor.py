@@ -11,6 +11,7 @@ from app.roles import CASE_ROLES
 from app.workflow.schema import load_text
 from app.workflow_form import apply_form, to_form, workflow_keys
 from models import WorkflowFile
+from tests.workflows.conftest import MONDAY
 from tests.conftest import csrf_token
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -109,8 +110,8 @@ def test_escalation_templates_notices_and_classifications():
     assert wf.templates[-1] == ("已转办", "您于{received}反映的问题已转{unit}办理。")
     assert definitions.notices["remind"] == "【直通车】{code}快到期了：{link}"
     assert len(changed_lines(SHIPPED, text.replace("      - title: 已转办\n        text: 您于{received}反映的问题已转{unit}办理。\n", ""))) == 3
-    # the classification list: written only when it differs from the program's list, edited in place after
-    assert "classifications" not in apply_form(SHIPPED, "problem", form_of())
+    # the classification list: edited in place
+    assert apply_form(SHIPPED, "problem", form_of()) == SHIPPED
     form = form_of()
     form["classifications"] = ["作风问题", "营商环境", "其他", ""]
     text = apply_form(SHIPPED, "problem", form)
@@ -218,30 +219,27 @@ def test_a_save_with_errors_saves_nothing(client, login_as):
     assert WorkflowFile.select().count() == 1
 
 
-def test_stages_that_need_a_map_are_asked_for(client, login_as, monkeypatch):
-    from app import editor_save
-
-    class Group:
-        key, stage, title, count = "problem", "revisit", "回访", 3
-
-    def refuse(text, base, user, origin="editor", stage_map=None):
-        if not stage_map:
-            raise editor_save.StagesNeedMapping([Group()])
-        assert stage_map == {"problem:revisit": "feedback"}
-        return procedures.latest_file()
-
-    monkeypatch.setattr(editor_save, "save", refuse)
+def test_removing_a_stage_open_tickets_sit_in_asks_where_they_go(client, login_as, officers, open_problem):
+    from app import tickets
+    from models import Ticket
+    ticket = open_problem()
+    tickets.act(ticket.id, officers["office"], "submit", {"comment": "呈报"}, at=MONDAY)  # now at 领导批办
     login_as("office")
     token = csrf_token(client, "/admin/rules/")
     form = form_of()
-    stage(form, "feedback")["title"] = "反馈"
+    stage(form, "accept")["actions"][0]["to"] = "investigate"  # straight on, without the leader
+    form["stages"] = [s for s in form["stages"] if s["id"] != "approve"]
     body = {"form": form, "base": procedures.latest_file().id}
-    answer = client.post("/admin/rules/form/problem/save/", json=body, headers={"X-CSRFToken": token})
-    assert answer.status_code == 409
-    assert answer.json["mapping"] == [{"id": "problem:revisit", "key": "problem", "stage": "revisit",
-                                       "title": "回访", "count": 3, "version": "", "tickets": []}]
-    body["stage_map"] = {"problem:revisit": "feedback"}
+    asked = client.post("/admin/rules/form/problem/save/", json=body, headers={"X-CSRFToken": token})
+    assert asked.status_code == 409
+    (group,) = asked.json["mapping"]
+    assert (group["id"], group["count"], group["tickets"]) == ("problem:approve", 1, [ticket.code])
+    assert ["investigate", "调查跟踪督办"] in group["choices"] and "closed" not in dict(group["choices"])
+    assert WorkflowFile.select().count() == 1  # nothing saved until the office chooses
+    body["stage_map"] = {"problem:approve": "investigate"}
     assert client.post("/admin/rules/form/problem/save/", json=body, headers={"X-CSRFToken": token}).json["ok"]
+    moved = Ticket.get_by_id(ticket.id)
+    assert (moved.workflow_version, moved.stage) == (3, "investigate")
 
 
 def test_only_the_office_edits_the_leader_reads_a_handler_is_refused(client, login_as, county):

@@ -1,12 +1,9 @@
 """Procedure versions: stored once, in-flight tickets keep theirs, moving is explicit."""
+import datetime as dt
 from pathlib import Path
 
-import pytest
-
-from app import tickets
-from app import procedures
-from app.workflow.errors import WorkflowFileError
-from models import Ticket, WorkflowFile, WorkflowVersion
+from app import procedures, tickets, workdays
+from models import Ticket, TicketEvent, WorkflowFile, WorkflowVersion
 from tests.workflows.conftest import MONDAY
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -26,20 +23,24 @@ def test_the_shipped_file_is_stored_at_start(conn):
     assert WorkflowFile.select().count() == 1 and WorkflowVersion.select().count() == 5
 
 
-def test_changed_text_under_the_same_version_is_refused(conn, officers):
-    changed = SHIPPED.replace("调查跟踪督办", "核查督办", 1)
-    with pytest.raises(WorkflowFileError) as error:
-        procedures.accept(changed, user=officers["office"])
-    assert "第 2 版已经保存过" in str(error.value) and "version 改为 3" in str(error.value)
-    assert procedures.workflow("problem").stages["investigate"].title == "调查跟踪督办"
+def test_a_changed_procedure_is_numbered_by_the_system(conn, officers):
+    changed = SHIPPED.replace("title: 调查跟踪督办", "title: 核查督办", 1)  # still says version: 2
+    stored = procedures.save(changed, WorkflowFile.select().first().id, officers["office"])
+    assert stored.versions == {"problem": 3}
+    assert stored.text == changed.replace("    version: 2\n", "    version: 3\n", 1)  # only that line, comments kept
+    assert procedures.workflow("problem").version == 3
+    assert procedures.workflow("message").version == 2  # unchanged: keeps its number
+    assert procedures.workflow("problem").stages["investigate"].title == "核查督办"
 
 
 def test_in_flight_tickets_keep_their_version_until_moved(conn, officers, open_problem):
     old = open_problem()
     tickets.act(old.id, officers["office"], "submit", {"comment": "呈报"}, at=MONDAY)
     tickets.act(old.id, officers["leader"], "dispatch", {"classification": "作风", "comment": "调查"}, at=MONDAY)
-    procedures.accept(version_2(), user=officers["office"])
-    new = open_problem()
+    # saved in March, in force from 2026-12-07: scheduled, so no open ticket needs to move yet
+    procedures.save(version_2(), None, officers["office"], at=MONDAY)
+    assert open_problem().workflow_version == 2
+    new = open_problem(at=dt.datetime(2026, 12, 7, 9, 0))
     assert (new.workflow_version, Ticket.get_by_id(old.id).workflow_version) == (3, 2)
     old = Ticket.get_by_id(old.id)
     assert old.stage == "investigate"
@@ -48,22 +49,21 @@ def test_in_flight_tickets_keep_their_version_until_moved(conn, officers, open_p
     assert problems == 1 and "--map investigate=新环节" in report[0]
     report, problems = tickets.move_to_version("problem", 3, {"investigate": "check"})
     assert problems == 0 and Ticket.get_by_id(old.id).workflow_version == 2  # a dry run writes nothing
-    tickets.move_to_version("problem", 3, {"investigate": "check"}, apply=True, user=officers["office"])
+    moved_at = dt.datetime(2026, 3, 10, 9, 0)
+    tickets.move_to_version("problem", 3, {"investigate": "check"}, apply=True, user=officers["office"], at=moved_at)
     moved = Ticket.get_by_id(old.id)
-    assert (moved.workflow_version, moved.stage) == (3, "check")
+    assert (moved.workflow_version, moved.stage, moved.stage_entered_at) == (3, "check", moved_at)
     assert tickets.workflow_of(moved).stages["check"].title == "核查督办"
+    stage = tickets.workflow_of(moved).stages["check"]
+    assert moved.due_at == workdays.current().due(stage.deadline, moved_at)[0]  # from the move, not the old stage
+    event = TicketEvent.select().where(TicketEvent.ticket == old.id, TicketEvent.action == "version_move").get()
+    assert "时限重新计算" in event.comment and "核查督办" in event.comment
 
 
-def test_an_invalid_disk_file_stops_the_start_and_keeps_the_stored_procedure(tmp_path, app):
-    from app import create_app
-    from app.db import ConfigError
-    bad = tmp_path / "workflows.yaml"
-    bad.write_text(SHIPPED.replace("to: approve", "to: aprove", 1), encoding="utf-8")
-    with pytest.raises(ConfigError) as error:
-        create_app({"TESTING": True, "INSTANCE_PATH": app.config["INSTANCE_PATH"],
-                    "DATABASE_URL": app.config["DATABASE_URL"], "WORKFLOWS_PATH": str(bad)})
-    assert "workflows.yaml:" in str(error.value) and "aprove" in str(error.value)
-    assert "approve" in str(error.value)  # did you mean
-    from models import db
-    with db.connection_context():
-        assert procedures.workflow("problem").stages["accept"].actions["submit"].to == "approve"
+def test_move_tickets_names_what_exists_instead_of_sql(runner, conn):
+    result = runner.invoke(args=["move-tickets", "problme", "--to", "3"])
+    assert result.exit_code == 1 and "没有名为 problme 的流程" in result.output and "problem" in result.output
+    assert "SELECT" not in result.output and "Traceback" not in result.output
+    result = runner.invoke(args=["move-tickets", "problem", "--to", "9"])
+    assert result.exit_code == 1 and "没有第 9 版" in result.output and "已保存的版本：2" in result.output
+    assert "SELECT" not in result.output

@@ -72,7 +72,7 @@
       var current = select.value, blank = select.options.length ? select.options[0].textContent : msg.choose;
       while (select.options.length) select.remove(0);
       select.add(new Option(blank, ""));
-      stages.forEach(function (s) { select.add(new Option(s[1], s[0])); });
+      group.choices.forEach(function (s) { select.add(new Option(s[1], s[0])); });
       select.value = stages.some(function (s) { return s[0] === current; }) ? current : "";
     });
   }
@@ -291,9 +291,6 @@
   function showMapping(groups) {
     var holder = one("#mapping-groups");
     holder.textContent = "";
-    var stages = stageCards().map(function (card) {
-      return [card.dataset.id, value(one(".zt-stage-own", card), "title") || card.dataset.id];
-    });
     groups.forEach(function (group, i) {
       var label = document.createElement("label");
       label.className = "d-block";
@@ -304,10 +301,14 @@
       select.className = "form-control form-control-sm d-inline-block w-auto";
       select.dataset.group = group.id;
       select.add(new Option(msg.choose, ""));
-      stages.forEach(function (s) { select.add(new Option(s[1], s[0])); });
+      group.choices.forEach(function (s) { select.add(new Option(s[1], s[0])); });
       if (lastStageMap && lastStageMap[group.id]) select.value = lastStageMap[group.id];
       label.appendChild(select);
       holder.appendChild(label);
+      var codes = document.createElement("div");  // the dry run: which tickets move
+      codes.className = "small text-muted mb-2";
+      codes.textContent = group.tickets.join("、") + (group.count > group.tickets.length ? " …" : "");
+      holder.appendChild(codes);
     });
     one("#mapping-panel").hidden = false;
     one("#mapping-panel").scrollIntoView();

@@ -29,7 +29,8 @@ def _write(entries, origin, at, user, action, detail, ip=""):
                           preserve=[CalendarDay.workday, CalendarDay.name, CalendarDay.origin])
              .execute())
         workdays.invalidate()
-        moved = deadline_recount.recount(before, workdays.load(), entries, at=at or clock(), user=user)
+        after = before.with_days({day: workday for day, (workday, _name) in entries.items()}, origin)
+        moved = deadline_recount.recount(before, after, entries, at=at or clock(), user=user)
         AuditLog.record(action, user, None, detail=f"{detail}；{moved} 件工单的时限随之调整", ip=ip)
     workdays.invalidate()
     return moved
@@ -84,8 +85,8 @@ def preview_changes(notice):
     day = first
     while day <= last:
         workday = named[day][0] if day in named else day.weekday() < 5
-        old = current.get(day)
-        if old is None or old[0] != workday:
+        old = current.get(day, (day.weekday() < 5, None))  # a missing day counts by the weekend rule
+        if old[0] != workday:
             changed += 1
         if old is not None and old[1] == OFFICE and old[0] != workday:
             replaced.append(day)

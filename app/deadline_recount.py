@@ -64,15 +64,11 @@ def recount(before, after, days, at=None, user=None):
         if not pending:
             break
         pauses = _past_pauses([row.id for row in pending])
-        retry = []
-        for row in pending:
-            result = _write(row, before, after, pauses.get(row.id, ()), at, user)
-            if result is None:
-                retry.append(row.id)
-            else:
-                moved += result
-        pending = [row for i in range(0, len(retry), CHUNK)
-                   for row in Ticket.select(*fields).where(Ticket.id.in_(retry[i:i + CHUNK]),
+        plans = [plan for plan in (_plan(row, before, after, pauses.get(row.id, ())) for row in pending) if plan]
+        written, stale = _write(plans, at, user)
+        moved += written
+        pending = [row for i in range(0, len(stale), CHUNK)
+                   for row in Ticket.select(*fields).where(Ticket.id.in_(stale[i:i + CHUNK]),
                                                            Ticket.status == "open").namedtuples()]
     return moved
 
@@ -136,36 +132,63 @@ def new_deadline(row, stage, before, after, pauses=()):
     return datetime.datetime.combine(day, row.due_at.time()), estimated
 
 
-def _write(row, before, after, pauses, at, user):
-    """1 if the deadline moved, 0 if not; None if an officer changed the ticket meanwhile."""
+def _plan(row, before, after, pauses):
+    """(row, {column: value}, moved) for a ticket whose deadline, flag or alert changes; else None."""
     wf = workflow_of(row)
     stage = wf.stages.get(row.stage)
     if stage is None or stage.final:
-        return 0
+        return None
     due, estimated = new_deadline(row, stage, before, after, pauses)
-    next_alert = None
+    next_alert = row.next_alert_at  # a paused clock has no alert until it resumes
     if row.paused_at is None:
         next_alert = next((moment for level, moment in engine.alert_times(wf, after, due)
                            if level > row.alert_level), None)
-    else:
-        next_alert = row.next_alert_at
     moved = due != row.due_at
     if not moved and estimated == row.deadline_estimated and next_alert == row.next_alert_at:
-        return 0
-    updates = {Ticket.due_at: due, Ticket.deadline: due.date(), Ticket.deadline_estimated: estimated,
-               Ticket.next_alert_at: next_alert}
-    if moved:  # an officer's open form on the old deadline is told the ticket changed
-        updates[Ticket.revision] = row.revision + 1
-    written = Ticket.update(updates).where(Ticket.id == row.id, Ticket.revision == row.revision).execute()
-    if written != 1:
         return None
-    if moved:
-        TicketEvent.create(ticket=row.id, actor=user.id if user else None, role=getattr(user, "role", "") or "",
-                           action="calendar_recount", title="工作日历调整", from_stage=row.stage, to_stage=row.stage,
-                           created_at=at, comment=f"因工作日历调整，时限由 {_day(row.due_at, due)} 改为 {_day(due, row.due_at)}",
-                           data=json.dumps({"from": row.due_at.isoformat(sep=" "), "to": due.isoformat(sep=" ")},
-                                           ensure_ascii=False))
-    return 1 if moved else 0
+    return row, {"due_at": due, "deadline_estimated": estimated, "next_alert_at": next_alert}, moved
+
+
+def _write(plans, at, user):
+    """Write the plans, those alike in one UPDATE; returns (deadlines moved, ids changed meanwhile).
+
+    Each UPDATE is guarded by the revision read: a ticket an officer acted on meanwhile is left for
+    another pass. A moved deadline raises the revision, so an officer's form opened on the old
+    deadline is told the ticket changed.
+    """
+    groups = {}
+    for row, values, moved in plans:
+        key = (values["due_at"], values["deadline_estimated"], values["next_alert_at"], moved, row.revision)
+        groups.setdefault(key, []).append(row)
+    events, stale = [], []
+    for (due, estimated, next_alert, moved, revision), rows in groups.items():
+        updates = {Ticket.due_at: due, Ticket.deadline: due.date(), Ticket.deadline_estimated: estimated,
+                   Ticket.next_alert_at: next_alert}
+        if moved:
+            updates[Ticket.revision] = revision + 1
+        for i in range(0, len(rows), CHUNK):
+            chunk = rows[i:i + CHUNK]
+            ids = [row.id for row in chunk]
+            count = Ticket.update(updates).where(Ticket.id.in_(ids), Ticket.revision == revision).execute()
+            done = set(ids)
+            if count != len(ids):  # rare: find which ones an officer changed first
+                done = {i for (i,) in Ticket.select(Ticket.id).where(
+                    Ticket.id.in_(ids), Ticket.revision == (revision + 1 if moved else revision),
+                    Ticket.due_at == due).tuples()}
+                stale += [i for i in ids if i not in done]
+            if moved:
+                events += [_event(row, due, at, user) for row in chunk if row.id in done]
+    for i in range(0, len(events), 50):  # 10 columns a row: within SQLite's variables
+        TicketEvent.insert_many(events[i:i + 50]).execute()
+    return len(events), stale
+
+
+def _event(row, due, at, user):
+    """The timeline entry of one moved deadline."""
+    return {"ticket": row.id, "actor": user.id if user else None, "role": getattr(user, "role", "") or "",
+            "action": "calendar_recount", "title": "工作日历调整", "from_stage": row.stage, "to_stage": row.stage,
+            "created_at": at, "comment": f"因工作日历调整，时限由 {_day(row.due_at, due)} 改为 {_day(due, row.due_at)}",
+            "data": json.dumps({"from": row.due_at.isoformat(sep=" "), "to": due.isoformat(sep=" ")}, ensure_ascii=False)}
 
 
 def _day(moment, other):

@@ -340,7 +340,42 @@ def audit_verify(checkpoints, files, key_files):
         click.echo(f"校验点第 {row_id} 条一致：{row_seal[:16]}… / checkpoint row {row_id} matches.")
 
 
+@click.group("calendar")
+def calendar_group():
+    """工作日历 / The working-day calendar."""
+
+
+@calendar_group.command("import-notice")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="只显示读出的日期，不保存 / show what was read, save nothing")
+@with_appcontext
+def calendar_import_notice(file, dry_run):
+    """导入国务院办公厅的放假通知（文本文件）/ Import the State Council's holiday notice from a text file."""
+    from app import calendar_edits, holiday_notice
+    try:
+        with open(file, encoding="utf-8-sig") as handle:
+            notice = holiday_notice.parse(handle.read())
+    except UnicodeDecodeError:
+        raise click.ClickException("文件不是 UTF-8 编码的文本：请另存为 UTF-8 后再导入。")
+    except holiday_notice.NoticeError as exc:
+        raise click.ClickException(f"{exc} 没有保存任何日期。")
+    click.echo(f"{notice.year} 年：放假 {len(notice.holidays)} 天，调休上班 {len(notice.workdays)} 天。")
+    for day in sorted(notice.days()):
+        workday, name = notice.days()[day]
+        click.echo(f"  {day.isoformat()} 周{'一二三四五六日'[day.weekday()]} {'上班' if workday else '放假'} {name}")
+    for line in notice.unread:
+        click.echo(f"没有读懂：{line}")
+    for line in notice.warnings:
+        click.echo(f"请核对：{line}")
+    if dry_run:
+        click.echo("（--dry-run：没有保存）")
+        return
+    with db.connection_context():
+        moved = calendar_edits.import_notice(notice)
+    click.echo(f"已保存 {notice.year} 年的工作日历（其余日子按周末规则）；{moved} 件在办问题的时限随之调整。")
+
+
 def init_app(app):
     for command in (create_api_token, create_user, seed_command, upgrade_db, backup, restore, check_workflows, sweep_command,
-                    deliver_command, move_tickets, report_group, tallies_group, audit_group):
+                    deliver_command, move_tickets, report_group, tallies_group, audit_group, calendar_group):
         app.cli.add_command(command)

@@ -83,6 +83,8 @@ ROUTES = {
     "handle.appeal": NOBODY,  # a handler appeals its own unit's ratings only
     "message.reveal_contact": COMMISSION,
     "calendar.add_year": OFFICE,
+    "calendar.range_view": OFFICE,
+    "calendar.notice_view": OFFICE,
     "channel.send_test": OFFICE,
     "auditlog.verify": {"auditor"},
     # Two-person rule: the security administrator asks, a commission leader decides, the auditor reads.

@@ -11,7 +11,7 @@ from app import dashboard
 from app.figures import headline as figures_for
 from app.figures import leaving_out as figures_leaving_out
 from app.figures import month_before, month_bounds
-from app.roles import AUDITOR, BUREAU, COMMISSION, LEADER, NO_ROLE, SECADMIN, SYSADMIN, UNIT_BOUND, role_label
+from app.roles import AUDITOR, BUREAU, COMMISSION, LEADER, NO_ROLE, OFFICE, SECADMIN, SYSADMIN, UNIT_BOUND, role_label
 from models import UNIT_KINDS, AccountRequest, Evaluation, Message, Staff, Ticket, Unit, Window
 from views.base import list_url, own_unit_ids, period_filter, read_period
 from views.input_guard import row_id
@@ -119,6 +119,14 @@ def backup_status():
     return state
 
 
+def calendar_notice_missing(user):
+    """From 1 November, for the office: next year, when its holiday notice is not in the calendar yet."""
+    if user.role != OFFICE:
+        return None
+    from app import calendar_edits
+    return calendar_edits.missing_notice_year()
+
+
 class HomeView(AdminIndexView):
     @expose("/")
     def index(self):
@@ -129,7 +137,8 @@ class HomeView(AdminIndexView):
         context = dict(org=org, role=role_label(current_user.role), figures=None, error=None,
                        scope_unit=current_user.unit if unit_ids is not None else None,
                        no_role=current_user.role == NO_ROLE, approvals=approvals_waiting(current_user),
-                       backup=backup_status() if current_user.role in (SYSADMIN, SECADMIN) else None)
+                       backup=backup_status() if current_user.role in (SYSADMIN, SECADMIN) else None,
+                       notice_missing=calendar_notice_missing(current_user))
         if current_user.role not in FIGURE_READERS:
             return self.render("admin/home.html", **context)
         try:

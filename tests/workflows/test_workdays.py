@@ -44,10 +44,15 @@ def test_beyond_the_known_calendar_counts_weekends_and_says_so(conn):
 
 def test_the_office_enters_next_years_holidays(conn):
     assert workdays.add_year_by_weekend_rule(2027) == 365
-    CalendarDay.update(workday=False, name="元旦").where(CalendarDay.day == D(2027, 1, 1)).execute()
+    CalendarDay.update(workday=False, name="元旦", origin="office").where(CalendarDay.day == D(2027, 1, 1)).execute()
     workdays.invalidate()
     day, estimated = workdays.current().add_workdays(D(2026, 12, 30), 3)
-    assert day == D(2027, 1, 5) and not estimated
+    # 01-04 is still the weekend rule's estimate: the count stays 推算 until the notice is entered
+    assert day == D(2027, 1, 5) and estimated
+    assert workdays.current().add_workdays(D(2026, 12, 30), 1) == (D(2026, 12, 31), False)
+    CalendarDay.update(origin="notice").where(CalendarDay.day.year == 2027).execute()
+    workdays.invalidate()
+    assert workdays.current().add_workdays(D(2026, 12, 30), 3) == (D(2027, 1, 5), False)
 
 
 def test_days_and_hours_are_calendar_time(conn):
@@ -67,7 +72,7 @@ def test_the_fast_lookup_agrees_with_counting_day_by_day(conn):
         day, estimated = start, False
         while n > 0:
             day += dt.timedelta(days=1)
-            estimated = estimated or not calendar.known(day)
+            estimated = estimated or not calendar.official(day)
             n -= calendar.is_workday(day)
         return day, estimated
 

@@ -29,7 +29,10 @@ def serve(folder, **settings):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = dict(os.environ, INSTANCE_PATH=str(folder), DATABASE_URL=f"sqlite:///{folder}/walk.sqlite3", **settings)
+    # A copy of the procedures: a save in the editor writes its file, never the repository's.
+    shutil.copy(ROOT / "workflows.yaml", folder / "workflows.yaml")
+    env = dict(os.environ, INSTANCE_PATH=str(folder), DATABASE_URL=f"sqlite:///{folder}/walk.sqlite3",
+               WORKFLOWS_PATH=str(folder / "workflows.yaml"), **settings)
     env.pop("SECRET_KEY", None)
     with open(folder / "server.log", "w") as log:
         process = subprocess.Popen([sys.executable, "run.py", "--port", str(port)], cwd=ROOT, env=env,

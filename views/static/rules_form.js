@@ -72,7 +72,7 @@
       var current = select.value, blank = select.options.length ? select.options[0].textContent : msg.choose;
       while (select.options.length) select.remove(0);
       select.add(new Option(blank, ""));
-      group.choices.forEach(function (s) { select.add(new Option(s[1], s[0])); });
+      stages.forEach(function (s) { select.add(new Option(s[1], s[0])); });
       select.value = stages.some(function (s) { return s[0] === current; }) ? current : "";
     });
   }

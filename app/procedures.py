@@ -323,8 +323,7 @@ def _stale(base, latest):
     who = User.get_or_none(User.id == latest.created_by_id) if latest.created_by_id else None
     name = (who.full_name or who.username) if who else "workflows.yaml 文件"
     return StaleBase(latest, diff, f"没有保存：在您修改期间，{name} 已于 {latest.created_at:%Y-%m-%d %H:%M} "
-                                   f"保存了新的流程规则。下面是对方的改动；您的文本仍保留在编辑框里，"
-                                   f"请在最新文本上重新做您的修改后再保存，不要直接覆盖。")
+                                   "保存了新的流程规则。")  # each screen says how its own kept work goes on
 
 
 def _claim_latest(base_id, new_id):

@@ -117,8 +117,8 @@ def timeline(ticket, wf):
         data = json.loads(e.data) if e.data else {}
         details = []
         for key, value in data.items():
-            if key in ("comment", "result"):
-                continue
+            if key in ("comment", "result") or (e.action == "calendar_recount" and key in ("from", "to")):
+                continue  # the internal result has its own place; a moved deadline is said in the comment
             shown = GRADE_TITLES.get(value, value) if key == "grade" else value
             details.append((FIELD_TITLES.get(key, key), shown))
         rows.append({"event": e, "actor": e.actor.full_name or e.actor.username if e.actor_id else _("System"),

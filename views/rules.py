@@ -119,8 +119,10 @@ class WorkflowRulesView(FormEditor, SecureBaseView):
         AuditLog.record(audit_action, current_user, stored,
                         detail=(saved or "-") + (f"; moved {', '.join(stored.moved)}" if stored.moved else ""),
                         ip=request.remote_addr)
+        shown = "、".join(_("%(title)s version %(n)s", title=procedures.workflow(k, n).title, n=n)
+                         for k, n in stored.versions.items())
         flash(_("Saved: %(versions)s. New tickets follow the new version from its effective date; "
-                "tickets in progress keep their original version.", versions=saved or _("no procedure changed")),
+                "tickets in progress keep their original version.", versions=shown or _("no procedure changed")),
               "success")
         if stored.moved:
             flash(_("%(n)s open ticket(s) moved to the new stages; their deadlines count from now.",

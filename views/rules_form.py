@@ -87,9 +87,9 @@ class FormEditor:
             abort(404)
         form = to_form(latest.text, key)
         try:
-            svg = diagram.render(load_text(latest.text, roles=CASE_ROLES).workflows[key])
+            svg = diagram.render(load_text(latest.text, roles=CASE_ROLES).workflows[key], legend=False)
         except (WorkflowFileError, KeyError):
-            svg = diagram.render(procedures.workflow(key))
+            svg = diagram.render(procedures.workflow(key), legend=False)
         units = list(Unit.select(Unit.code, Unit.name).where(Unit.active == True)  # noqa: E712
                      .order_by(Unit.name).tuples())
         roles = [(r, str(role_label(r))) for r in CASE_ROLES]
@@ -97,7 +97,7 @@ class FormEditor:
         scheduled = [(version, effective) for k, version, effective in procedures.scheduled() if k == key]
         return self.render(
             "admin/rules_form.html", form=form, key=key, keys=keys, base=latest.id, svg=svg,
-            in_force=in_force, scheduled=scheduled,
+            in_force=in_force, scheduled=scheduled, legend=diagram.legend(),
             may_edit=self.may_edit(), roles=roles, notify_roles=[(STAGE_ROLE, _("the stage's officer"))] + roles,
             units=units, duration_units=DURATION_UNITS, duration_from=DURATION_FROM, finals=FINALS,
             effects=EFFECTS, unit_kinds=UNITS, requirable=[(r, FIELD_TITLES[r]) for r in REQUIRE_ORDER],
@@ -131,7 +131,7 @@ class FormEditor:
             definitions = load_text(text, unit_codes=procedures.unit_codes(), roles=CASE_ROLES)
         except WorkflowFileError as exc:
             return jsonify(svg=None, errors=[_problem_json(p, key) for p in exc.problems])
-        return jsonify(svg=str(diagram.render(definitions.workflows[key])), errors=[])
+        return jsonify(svg=str(diagram.render(definitions.workflows[key], legend=False)), errors=[])
 
     @expose("/form/<key>/save/", methods=("POST",))
     def save_form(self, key):

@@ -17,6 +17,8 @@ class Problem:
         self.label = label or describe(path)
 
     def __str__(self):
+        if not self.path:  # a mistake in the text itself (YAML): the line says where, no field to name
+            return f"{self.source}:{self.line}:{self.col}: {self.message}"
         return f"{self.source}:{self.line}:{self.col}: {self.label}: {self.message}"
 
     def sort_key(self):

@@ -54,7 +54,7 @@ def test_a_save_on_an_older_base_is_refused_with_the_other_change_shown(app, off
     refused = save_in_screen(b, message_change, base_b, token_b)
     page = page_text(refused)
     assert refused.status_code == 409
-    assert "没有保存" in page and "office" in page and "不要直接覆盖" in page
+    assert "没有保存" in page and "office" in page and "您的文本保留在下面" in page
     assert "+ title: 核查督办" in page and "- title: 调查跟踪督办" in page  # A's change, as a diff
     assert "群众留言办理" in page  # B's own text is still in the textarea
     assert f'value="{base_b}"' in page  # still on the old base: saving again is refused again

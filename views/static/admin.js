@@ -15,6 +15,9 @@ document.addEventListener("click", function (event) {
 if (window.jQuery) {
   jQuery(function ($) {
     if (!$.fn.editableutils) return;
+    // An empty editable cell says so in the page's language (x-editable's own word is English).
+    var empty = document.querySelector('meta[name="zt-empty-cell"]');
+    if (empty && $.fn.editable) $.fn.editable.defaults.emptytext = empty.content;
     $.fn.editableutils.tryParseJson = function (text, safe) {
       if (typeof text !== "string" || !/^[\{\[].*[\}\]]$/.test(text)) return text;
       try {

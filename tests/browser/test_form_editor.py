@@ -1,14 +1,38 @@
 """In a real browser, as the office: a procedure changed in forms only (no YAML typed), the diagram
 following each change, saved as a new version; a second browser still on the old one is refused."""
+import sqlite3
+
 import pytest
 
-from tests.browser.test_citizen import SHOTS
+from tests.browser.test_citizen import SHOTS, kiosk_at_first_window
 from tests.browser.test_walk import CHROMIUM, browser, log_in, pytestmark, serve  # noqa: F401 (fixtures)
+
+
+FOLDER = {}
 
 
 @pytest.fixture(scope="module")
 def county(tmp_path_factory):
-    yield from serve(tmp_path_factory.mktemp("form-editor"))
+    FOLDER["path"] = tmp_path_factory.mktemp("form-editor")
+    yield from serve(FOLDER["path"])
+
+
+def citizen_reports_a_bribe(browser, server):  # noqa: F811
+    """At the kiosk, 不满意 with 吃拿卡要: the auto_open rule opens a 问题线索办理 ticket; its id."""
+    page = kiosk_at_first_window(browser, server)
+    page.click("label.level.bad")
+    page.click("text=吃拿卡要")
+    with page.expect_navigation():
+        page.click("button.submit")
+    assert "您的查询码" in page.inner_text("main")
+    page.close()
+    with sqlite3.connect(FOLDER["path"] / "walk.sqlite3") as db:  # which ticket: the page shows only her code
+        return db.execute("SELECT max(id) FROM ticket WHERE workflow = 'problem'").fetchone()[0]
+
+
+def version_shown(page, server, ticket_id):
+    page.goto(server + f"/admin/ticket/details/?id={ticket_id}")
+    return page.inner_text("h2 + *, .zt-ticket-head, body").split("问题线索办理 · ", 1)[1].split(" ·", 1)[0]
 
 
 def office_at_the_form(browser, server, key="problem"):  # noqa: F811
@@ -32,6 +56,7 @@ def diagram_settles(page, *words):
 
 def test_the_office_changes_its_procedure_in_forms(county, browser):  # noqa: F811
     server = county
+    before = citizen_reports_a_bribe(browser, server)  # registered on version 2
     office = office_at_the_form(browser, server)
     other = office_at_the_form(browser, server, "message")  # a colleague on the same file, another tab
     assert "第 2 版" in office.inner_text("#wf-version")
@@ -91,11 +116,17 @@ def test_the_office_changes_its_procedure_in_forms(county, browser):  # noqa: F8
     assert office.locator('#escalation [data-f="red_after.amount"]').input_value() == "2"
     assert "分管领导审核" in office.inner_text("#wf-diagram")
 
+    # the ticket registered before keeps version 2; a new one follows version 3
+    after = citizen_reports_a_bribe(browser, server)
+    reader = office_at_the_form(browser, server)
+    assert version_shown(reader, server, before) == "第 2 版"
+    assert version_shown(reader, server, after) == "第 3 版"
+
     # the colleague, still on the old file, changes 留言办理 and saves: refused, the difference shown
     other.locator('.zt-stage-card[data-id="handle"] [data-f="deadline.amount"]').fill("8")
     other.click("#save-form")
     other.wait_for_selector("#stale-panel:not([hidden])")
-    assert "别人已经保存" in other.inner_text("#stale-message")
+    assert "没有保存" in other.inner_text("#stale-message") and "保存了新的流程规则" in other.inner_text("#stale-message")
     assert "分管领导审核" in other.inner_text("#stale-diff")
     assert other.locator('.zt-stage-card[data-id="handle"] [data-f="deadline.amount"]').input_value() == "8"  # kept
     other.click("[data-act=reapply]")  # he left 问题线索办理 alone: his change goes on top, on purpose
@@ -105,3 +136,18 @@ def test_the_office_changes_its_procedure_in_forms(county, browser):  # noqa: F8
     assert "已保存" in other.inner_text(".alert")
     other.goto(server + "/admin/rules/?wf=problem")
     assert "第 3 版" in other.inner_text("#wf-version") and "分管领导审核" in other.inner_text("#wf-diagram")
+
+
+def test_restoring_the_first_version_from_history(county, browser):  # noqa: F811
+    server = county
+    office = office_at_the_form(browser, server)
+    office.on("dialog", lambda dialog: dialog.accept())  # "make this text the new version?"
+    office.goto(server + "/admin/rules/overview/")
+    office.locator("#rules-history tr a").last.click()  # the first text, as the county installed it
+    with office.expect_navigation():
+        office.click("#rules-restore button")
+    assert "问题线索办理 第 4 版" in office.inner_text(".alert-success")
+    office.goto(server + "/admin/rules/?wf=problem")
+    assert "第 4 版" in office.inner_text("#in-force")
+    assert "分管领导审核" not in office.inner_text("#wf-diagram")
+    assert stage_by_id(office, "rectify").locator('[data-f="deadline.amount"]').input_value() == "10"

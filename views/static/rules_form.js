@@ -137,6 +137,13 @@
     } else if (act === "template-remove") remove(button.closest(".zt-template"));
     else if (act === "save") save(null);
   });
+  // The diagram beside the form is small; at full size it covers the page until pressed again.
+  one("#diagram-zoom").addEventListener("click", function (event) {
+    var on = one(".zt-diagram-side").classList.toggle("zt-zoomed");
+    event.currentTarget.setAttribute("aria-pressed", String(on));
+    event.currentTarget.textContent = on ? msg.zoomOut : msg.zoomIn;
+  });
+
   document.addEventListener("click", function (event) {  // the panels above the form
     var button = event.target.closest("#stale-panel [data-act], #mapping-panel [data-act]");
     if (!button) return;

@@ -200,6 +200,17 @@ def _ident(value, fallback):
     return value if IDENT.match(value) else fallback
 
 
+def _row_ids(rows, prefix):
+    """The id of each posted stage or action: its own, else prefix_N; never the same twice."""
+    ids = []
+    for i, row in enumerate(rows):
+        ident = _ident(row.get("id"), f"{prefix}_{i + 1}")
+        while ident in ids:
+            ident += "_2"
+        ids.append(ident)
+    return ids
+
+
 def _apply_action(mapping, aid, form, new):
     act = mapping.get(aid) if not new else None
     if not isinstance(act, CommentedMap):
@@ -227,7 +238,7 @@ def _apply_action(mapping, aid, form, new):
         _put(act, flag, bool(form.get(flag)), False, ACTION_ORDER)
 
 
-def _apply_stage(stage, form, order):
+def _apply_stage(stage, form):
     _place(stage, "title", str(form.get("title") or ""), STAGE_ORDER)
     _place(stage, "role", str(form.get("role") or ""), STAGE_ORDER)
     unit = str(form.get("unit") or "any")
@@ -262,12 +273,8 @@ def _apply_stage(stage, form, order):
     if not isinstance(actions, CommentedMap):
         actions = CommentedMap()
         _place(stage, "actions", actions, STAGE_ORDER)
-    ids = []
-    for i, act in enumerate(actions_form):
-        aid = _ident(act.get("id"), f"action_{i + 1}")
-        while aid in ids:
-            aid += "_2"
-        ids.append(aid)
+    ids = _row_ids(actions_form, "action")
+    for aid, act in zip(ids, actions_form):
         _apply_action(actions, aid, act, new=aid not in actions)
     for aid in [a for a in actions if a not in ids]:
         del actions[aid]
@@ -386,17 +393,13 @@ def apply_form(text, key, form):
         if not isinstance(stages, CommentedMap):
             stages = CommentedMap()
             _place(wf, "stages", stages, WORKFLOW_ORDER)
-        ids = []
-        for i, sform in enumerate(stages_form):
-            sid = _ident(sform.get("id"), f"stage_{i + 1}")
-            while sid in ids:
-                sid += "_2"
-            ids.append(sid)
+        ids = _row_ids(stages_form, "stage")
+        for sid, sform in zip(ids, stages_form):
             stage = stages.get(sid)
             if not isinstance(stage, CommentedMap):
                 stage = CommentedMap()
                 stages[sid] = stage
-            _apply_stage(stage, sform, ids)
+            _apply_stage(stage, sform)
         for sid in [s for s in stages if s not in ids]:
             del stages[sid]
         _reorder(stages, ids)

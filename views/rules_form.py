@@ -18,6 +18,7 @@ from app.workflow.errors import WorkflowFileError
 from app.workflow.schema import NOTICE_KINDS, REQUIRABLE, load_text
 from app.workflow_form import FormError, apply_form, to_form, workflow_keys
 from models import AuditLog, Unit, WorkflowFile
+from views.outbox import NOTICE_LABELS
 
 DURATION_UNITS = (("workdays", _l("working days")), ("days", _l("calendar days")), ("hours", _l("hours")))
 DURATION_FROM = (("stage_entry", _l("on entering the stage")), ("created", _l("on registration")))
@@ -29,14 +30,6 @@ UNITS = (("any", _l("any unit")), ("handling", _l("the ticket's handling unit"))
 STAGE_ROLE = "stage_role"
 REQUIRE_ORDER = ("comment", "result", "reply", "classification", "unit", "attachment", "grade")
 assert set(REQUIRE_ORDER) == set(REQUIRABLE)
-NOTICE_TITLES = {
-    "new_work": _l("New work"), "remind": _l("Reminder before the deadline"), "yellow": _l("Yellow card"),
-    "red": _l("Red card"), "co_handling": _l("Co-handling request"), "co_chase": _l("Co-handling chase"),
-    "extension": _l("Extension request"), "extend_approved": _l("Extension approved"),
-    "extend_rejected": _l("Extension refused"), "citizen_accepted": _l("To the citizen: accepted"),
-    "citizen_transfer": _l("To the citizen: transferred"), "citizen_replied": _l("To the citizen: replied"),
-    "citizen_reopened": _l("To the citizen: handled again"),
-}
 
 
 def _problem_json(problem, key):
@@ -101,7 +94,7 @@ class FormEditor:
             may_edit=self.may_edit(), roles=roles, notify_roles=[(STAGE_ROLE, _("the stage's officer"))] + roles,
             units=units, duration_units=DURATION_UNITS, duration_from=DURATION_FROM, finals=FINALS,
             effects=EFFECTS, unit_kinds=UNITS, requirable=[(r, FIELD_TITLES[r]) for r in REQUIRE_ORDER],
-            notice_kinds=[(k, NOTICE_TITLES[k]) for k in NOTICE_KINDS])
+            notice_kinds=[(k, NOTICE_LABELS[k]) for k in NOTICE_KINDS])
 
     @expose("/form/<key>/")
     def form(self, key):

@@ -8,7 +8,9 @@ import datetime
 import heapq
 
 from app import figures, scales, tallies, ticket_tallies
-from app.figures import count_where, within
+from app.figures import count_where
+from app.left_out import not_about_left_out
+from app.periods import within
 from models import CHANNELS, Reason, Staff, Ticket, Unit, Window, db
 
 MIN_SAMPLE = 10  # ratings before a unit, window or officer is ranked: one vote ranks nobody
@@ -51,7 +53,7 @@ def _bad_rating_tickets(start, end, unit_ids):
     A rating's ticket carries the rating's unit and time (it is received when the rating was),
     so the period and the units are the ticket's own, read from one small partial index.
     """
-    query = figures.not_about_left_out(within(Ticket.select().where(Ticket.bad_rating), Ticket.created_at,
+    query = not_about_left_out(within(Ticket.select().where(Ticket.bad_rating), Ticket.created_at,
                                               start, end), Ticket.staff)
     if unit_ids is not None:
         query = query.where(Ticket.unit.in_(list(unit_ids)))
@@ -186,7 +188,7 @@ def reasons(start=None, end=None, unit_ids=None):
 def overdue_now(unit_ids=None, at=None):
     """Open problems past their current deadline."""
     from models import now
-    query = figures.not_about_left_out(Ticket.select().where(Ticket.status == "open", Ticket.due_at < (at or now())),
+    query = not_about_left_out(Ticket.select().where(Ticket.status == "open", Ticket.due_at < (at or now())),
                                        Ticket.staff)
     if unit_ids is not None:
         query = query.where(Ticket.handling_unit.in_(list(unit_ids)))

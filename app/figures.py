@@ -11,8 +11,8 @@ import datetime
 from peewee import SQL, Case, fn
 
 from app import scales, tallies, ticket_tallies
-from app.left_out import leaving_out, left_out, not_about_left_out  # noqa: F401 (the figures' own words)
-from app.periods import FIRST_DAY, LAST_DAY, month_before, month_bounds, within  # noqa: F401
+from app.left_out import left_out, not_about_left_out
+from app.periods import within
 from models import Message, Ticket
 
 

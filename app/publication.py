@@ -2,7 +2,8 @@
 import datetime
 import json
 
-from app import dashboard, figures
+from app import dashboard
+from app.periods import month_before, month_bounds, within
 from peewee import fn
 
 from models import SystemSetting, Ticket, Unit
@@ -28,7 +29,7 @@ def bounds(period, today):
     """[start, end) of the published period."""
     if period == "this_year":
         return today.replace(month=1, day=1), today + datetime.timedelta(days=1)
-    return figures.month_bounds(*figures.month_before(today.year, today.month))
+    return month_bounds(*month_before(today.year, today.month))
 
 
 def table(period, today):
@@ -39,7 +40,7 @@ def table(period, today):
     # Problems solved in the period by each handling unit, a village's counted with its township.
     parent = dict(Unit.select(Unit.id, Unit.parent).tuples())
     solved_by = {}
-    closed = figures.within(Ticket.select(Ticket.handling_unit, fn.COUNT(Ticket.id))
+    closed = within(Ticket.select(Ticket.handling_unit, fn.COUNT(Ticket.id))
                             .where(Ticket.closing_kind == "solved", Ticket.merged_into.is_null(), Ticket.symposium.is_null(),
                                    Ticket.handling_unit.is_null(False)), Ticket.closed_at, start, end)
     for unit_id, n in closed.group_by(Ticket.handling_unit).tuples():

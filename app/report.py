@@ -13,7 +13,7 @@ from docx.shared import Pt
 from peewee import JOIN
 
 from app import audit, dashboard, figures, ledger, workdays
-from app.figures import FIRST_DAY, LAST_DAY, month_before, month_bounds, within
+from app.periods import FIRST_DAY, LAST_DAY, month_before, month_bounds, within
 from app.i18n import in_chinese
 from models import ACCOUNTABILITY_KINDS, Accountability, Staff, Ticket, Unit, now
 

@@ -25,7 +25,7 @@ def main():
     folder = Path(sys.argv[2]) if len(sys.argv) > 2 and sys.argv[1] == "--keep" else Path(tempfile.mkdtemp())
     folder.mkdir(parents=True, exist_ok=True)
     from app import create_app, report
-    from app.figures import month_before
+    from app.periods import month_before
     from models import db
     from seed.loader import load
     app = create_app({"INSTANCE_PATH": str(folder), "DATABASE_URL": f"sqlite:///{folder}/demo.sqlite3"})

@@ -12,7 +12,7 @@ from flask_login import current_user
 from peewee import AutoField, ForeignKeyField, IntegrityError
 from wtforms.validators import ValidationError
 
-from app.figures import FIRST_DAY, LAST_DAY
+from app.periods import FIRST_DAY, LAST_DAY
 from app.roles import UNIT_BOUND
 from app.spreadsheet import safe_cell
 from models import AuditLog, Unit, db, mask_phone, mask_url

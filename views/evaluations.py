@@ -15,7 +15,7 @@ from markupsafe import Markup
 from peewee import JOIN
 
 from app import paging, scales
-from app.figures import FIRST_DAY, LAST_DAY
+from app.periods import FIRST_DAY, LAST_DAY
 from app.roles import BUREAU, HANDLER, INSPECTOR, LEADER, OFFICE, UNIT_BOUND
 from app.tallies import LEVEL_COLUMNS
 from models import CHANNELS, LEVELS, Evaluation, EvaluationReason, Reason, Staff, Unit, Window

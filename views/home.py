@@ -9,8 +9,8 @@ from peewee import fn
 
 from app import dashboard
 from app.figures import headline as figures_for
-from app.figures import leaving_out as figures_leaving_out
-from app.figures import month_before, month_bounds
+from app.left_out import leaving_out as figures_leaving_out
+from app.periods import month_before, month_bounds
 from app.roles import AUDITOR, BUREAU, COMMISSION, LEADER, NO_ROLE, OFFICE, SECADMIN, SYSADMIN, UNIT_BOUND, role_label
 from models import UNIT_KINDS, AccountRequest, Evaluation, Message, Staff, Ticket, Unit, Window
 from views.base import list_url, own_unit_ids, period_filter, read_period

@@ -4,7 +4,7 @@ from flask_admin import expose
 from flask_login import current_user
 
 from app import report
-from app.figures import month_before
+from app.periods import month_before
 from app.roles import COMMISSION
 from models import AuditLog, now
 from views.base import SecureBaseView

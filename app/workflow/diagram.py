@@ -5,8 +5,10 @@ the deadline and whether the clock may stop (中止计时) or be extended (延�
 actions' titles; a transfer, a return and a reopening after a 不满意 visit look different. The
 escalation (reminder, 黄牌, 红牌 and who is told) holds for every stage, so it is drawn once,
 beside the stages, above the legend. Every text from the file passes through escape().
+The diagram's own words go through flask-babel (English msgids, Chinese in the catalogue), so the
+tables below hold lazy strings and the texts are made at render time.
 """
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from markupsafe import Markup, escape
 
 from app.roles import role_label
@@ -17,16 +19,19 @@ PAD, MIN_BOX_W, LOOP = 12, 150, 22        # box padding, narrowest box, room for
 LABEL_LINE, PANEL_W, PANEL_GAP = 16, 300, 28
 INK, MUTED = "#212529", "#5f6368"
 FONTS = "'Microsoft YaHei','PingFang SC','WenQuanYi Micro Hei','Noto Sans CJK SC',sans-serif"  # installed ones only
-CLOSING = {"solved": ("已解决", "#e6f4ea", "#2e7d32"), "explained": ("已作解释", "#e8f0fe", "#1a56c4"),
-           "not_accepted": ("不予受理", "#f1f3f4", "#6b6f74")}
-ARROWS = {  # kind -> colour, dash pattern, what the legend says
-    "plain": ("#495057", "", "操作：办完后交下一环节"),
-    "transfer": ("#1565c0", "", "转办：交给承办单位（计入转办次数）"),
-    "return": ("#e65100", "6 4", "退回：交回前一环节"),
-    "reopen": ("#c62828", "2 4", "回访不满意：重新办理"),
+CLOSING = {"solved": (_l("Solved"), "#e6f4ea", "#2e7d32"), "explained": (_l("Explained"), "#e8f0fe", "#1a56c4"),
+           "not_accepted": (_l("Not accepted"), "#f1f3f4", "#6b6f74")}
+ARROWS = {  # kind -> colour, dash pattern, what the legend says (name, meaning)
+    "plain": ("#495057", "", _l("Action"), _l("passed on to the next stage when done")),
+    "transfer": ("#1565c0", "", _l("Transfer"), _l("to a handling unit (counts as a transfer)")),
+    "return": ("#e65100", "6 4", _l("Send back"), _l("back to the previous stage")),
+    "reopen": ("#c62828", "2 4", _l("Dissatisfied at the revisit"), _l("handled again")),
 }
 MARK_COLOUR = {"pause": ("#f3e8fd", "#6a1b9a"), "extend": ("#e0f2f1", "#00695c")}
-GRADE_LABELS = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
+GRADE_LABELS = {"satisfied": _l("Satisfied"), "basically_satisfied": _l("Basically satisfied"),
+                "dissatisfied": _l("Dissatisfied")}
+EFFECT_MARKS = {"transfer": _l("transfer"), "return": _l("send back"), "grade": _l("revisit grading"),
+                "exclude_evaluation": _l("grade not counted")}
 
 
 def text_width(text, size):
@@ -34,9 +39,29 @@ def text_width(text, size):
     return sum(size * (0.6 if ord(ch) < 128 else 1.0) for ch in str(text))
 
 
+def duration_text(duration):
+    """Duration.describe() in the reader's language (the schema knows no Flask, so it stays Chinese)."""
+    one = duration.amount == 1
+    if duration.unit == "workdays":
+        return _("%(num)s working day", num=duration.amount) if one else _("%(num)s working days", num=duration.amount)
+    if duration.unit == "hours":
+        return _("%(num)s hour", num=duration.amount) if one else _("%(num)s hours", num=duration.amount)
+    return _("%(num)s day", num=duration.amount) if one else _("%(num)s days", num=duration.amount)
+
+
 def deadline_text(duration):
-    text = duration.describe()
-    return f"从受理起 {text}" if duration.start == "created" else text
+    text = duration_text(duration)
+    return _("%(duration)s from registration", duration=text) if duration.start == "created" else text
+
+
+def joined(items):
+    """A list in running text: 、 in Chinese, a comma in English."""
+    # Translators: the separator of a list of short items
+    return _(", ").join(str(i) for i in items)
+
+
+def bracketed(marks):
+    return _("[%(marks)s]", marks=marks)
 
 
 # --- what each box and arrow says -------------------------------------------------------------
@@ -44,20 +69,23 @@ def _box_lines(stage):
     """[(kind, text)] of one stage, top to bottom."""
     lines = [("title", stage.title)]
     if stage.final:
-        lines.append(("muted", f"办结：{CLOSING.get(stage.final, (stage.final,))[0]}"))
+        lines.append(("muted", _("Closed: %(kind)s", kind=CLOSING.get(stage.final, (stage.final,))[0])))
         return lines
     who = str(role_label(stage.role))
     if isinstance(stage.unit, str) and stage.unit not in ("any", "handling"):
-        who += f" · 单位 {stage.unit}"
-    elif stage.unit == "handling" and "承办单位" not in who:
-        who += " · 承办单位"
+        who += " · " + _("unit %(code)s", code=stage.unit)
+    elif stage.unit == "handling" and _("Handling unit") not in who:
+        who += " · " + _("Handling unit")
     lines.append(("muted", who))
-    lines.append(("deadline", f"时限 {deadline_text(stage.deadline)}" if stage.deadline else "不限时"))
+    lines.append(("deadline", _("Time limit %(duration)s", duration=deadline_text(stage.deadline))
+                  if stage.deadline else _("No time limit")))
     if stage.pausable:
-        lines.append(("pause", "可中止计时"))
+        lines.append(("pause", _("timing may be paused")))
     if stage.extension_approver:
-        limit = f" ≤{stage.extension_max.describe()}" if stage.extension_max else ""
-        lines.append(("extend", f"可延期{limit}，{role_label(stage.extension_approver)}批准"))
+        approver = role_label(stage.extension_approver)
+        lines.append(("extend", _("extendable up to %(limit)s, approved by %(approver)s",
+                                  limit=duration_text(stage.extension_max), approver=approver)
+                      if stage.extension_max else _("extendable, approved by %(approver)s", approver=approver)))
     return lines
 
 
@@ -72,21 +100,21 @@ def _box_size(lines):
 
 def _action_marks(stage, action):
     marks = []
-    effect = {"transfer": "转办", "return": "退回", "grade": "回访评价", "exclude_evaluation": "评价不计入统计"}
-    if action.effect in effect and effect[action.effect] not in action.title:
-        marks.append(effect[action.effect])
+    effect = str(EFFECT_MARKS.get(action.effect, ""))
+    if effect and effect not in action.title:
+        marks.append(effect)
     if action.co_units:
-        marks.append("可指定协办单位")
+        marks.append(_("co-handling units may be named"))
     if action.effect == "transfer" and action.deadline == "continue":
-        marks.append("接续原时限")
+        marks.append(_("keeps the running time limit"))
     if action.after_co_answers:
-        marks.append("协办单位答复后")
+        marks.append(_("once the co-handling units have answered"))
     if action.role != stage.role:
-        marks.append(f"由{role_label(action.role)}操作")
+        marks.append(_("done by %(role)s", role=role_label(action.role)))
     if action.sources:
         from models import CHANNELS  # the channel names live with the tickets; read here only
         names = dict(CHANNELS)
-        marks.append("仅限" + "、".join(str(names.get(s, s)) for s in action.sources))
+        marks.append(_("only %(channels)s", channels=joined(names.get(s, s) for s in action.sources)))
     return marks
 
 
@@ -98,12 +126,12 @@ def _arrows(workflow):
             if action.to not in workflow.stages:  # a preview of unsaved text may point nowhere yet
                 continue
             kind = action.effect if action.effect in ("transfer", "return") else "plain"
-            line = (action.title, "、".join(_action_marks(stage, action)), action.id)
+            line = (action.title, joined(_action_marks(stage, action)), action.id)
             groups.setdefault((sid, action.to, kind), []).append(line)
             if action.reopen_to in workflow.stages:
-                grades = "或".join(GRADE_LABELS.get(g, g) for g in action.reopen_on)
+                grades = _(" or ").join(str(GRADE_LABELS.get(g, g)) for g in action.reopen_on)
                 groups.setdefault((sid, action.reopen_to, "reopen"), []).append(
-                    (f"{grades}，重新办理", "", action.id + ".reopen"))
+                    (_("%(grades)s: handled again", grades=grades), "", action.id + ".reopen"))
     return groups
 
 
@@ -119,7 +147,7 @@ def _label_rows(lines):
 
 
 def _label_width(rows):
-    return max(text_width(t, TEXT) + (text_width(f"〔{m}〕", SMALL) + (4 if t else 0) if m else 0)
+    return max(text_width(t, TEXT) + (text_width(bracketed(m), SMALL) + (4 if t else 0) if m else 0)
                for t, m, _a in rows)
 
 
@@ -208,14 +236,14 @@ def _label(x, y, rows, colour):
         base = y + LABEL_LINE * i + 12
         spans = str(escape(title))
         if marks:
-            spans += f'<tspan fill="{colour}" font-size="{SMALL}">{escape("〔" + marks + "〕")}</tspan>'
+            spans += f'<tspan fill="{colour}" font-size="{SMALL}">{escape(bracketed(marks))}</tspan>'
         out.append(f'<text x="{x:.1f}" y="{base:.1f}" font-size="{TEXT}" fill="{INK}">{spans}</text>')
     return "".join(out)
 
 
 def _edge(edge):
     kind, rows = edge.data
-    colour, dash, _meaning = ARROWS[kind]
+    colour, dash, _name, _meaning = ARROWS[kind]
     dash = f' stroke-dasharray="{dash}"' if dash else ""
     actions = " ".join(a for t, m, a in rows if t or not m)
     x, y, _w, _h = edge.label
@@ -227,7 +255,7 @@ def _edge(edge):
 def _loop(rect, kind, rows, right):
     """An action that keeps the ticket in its stage: a small loop on the box's right side."""
     x, y, w, h = rect
-    colour, dash, _m = ARROWS[kind]
+    colour, dash, _n, _m = ARROWS[kind]
     dash = f' stroke-dasharray="{dash}"' if dash else ""
     x0, y0, y1 = right, y + h * 0.35, y + h * 0.65
     actions = " ".join(a for t, m, a in rows if t or not m)
@@ -241,11 +269,11 @@ def _markers():
     return "<defs>" + "".join(
         f'<marker id="zt-arrow-{kind}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
         f'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="{colour}"/></marker>'
-        for kind, (colour, _d, _m) in ARROWS.items()) + "</defs>"
+        for kind, (colour, _d, _n, _m) in ARROWS.items()) + "</defs>"
 
 
 def _who(roles):
-    return "、".join("本环节经办人" if r == "stage_role" else str(role_label(r)) for r in roles)
+    return joined(_("officer of the stage") if r == "stage_role" else role_label(r) for r in roles)
 
 
 def _card(x, y, kind):
@@ -262,10 +290,12 @@ def escalation_rows(workflow):
     notify = esc.notify
     rows = []
     if esc.remind_before is not None:
-        rows.append(("remind", f"提醒：到期前 {esc.remind_before.describe()}", notify.get("remind", ("stage_role",))))
-    rows.append(("yellow", "黄牌：到期时", notify.get("yellow", ("stage_role",))))
+        when = _("Reminder: %(duration)s before the deadline", duration=duration_text(esc.remind_before))
+        rows.append(("remind", when, notify.get("remind", ("stage_role",))))
+    rows.append(("yellow", _("Yellow card: at the deadline"), notify.get("yellow", ("stage_role",))))
     if esc.red_after is not None:
-        rows.append(("red", f"红牌：超期 {esc.red_after.describe()}", notify.get("red", ("stage_role",))))
+        rows.append(("red", _("Red card: %(duration)s overdue", duration=duration_text(esc.red_after)),
+                     notify.get("red", ("stage_role",))))
     return rows
 
 
@@ -287,10 +317,10 @@ def _panel(x, y, title, items):
 
 
 def _escalation_panel(workflow, x, y):
-    items = [(lambda a, b, k=kind: _card(a, b, k), when, f"通知：{_who(who)}")
+    items = [(lambda a, b, k=kind: _card(a, b, k), when, _("Notified: %(who)s", who=_who(who)))
              for kind, when, who in escalation_rows(workflow)]
-    items.append((lambda a, b: "", f"最多转办 {workflow.max_transfers} 次", ""))
-    g, h = _panel(x, y, "催办规则（各环节通用）", items)
+    items.append((lambda a, b: "", _("At most %(num)s transfers", num=workflow.max_transfers), ""))
+    g, h = _panel(x, y, _("Escalation (the same for every stage)"), items)
     return f'<g class="zt-escalation">{g}</g>', h
 
 
@@ -304,7 +334,7 @@ def _legend_items():
         return draw
 
     def line(kind):
-        colour, dash, _m = ARROWS[kind]
+        colour, dash, _n, _m = ARROWS[kind]
         dash = f' stroke-dasharray="{dash}"' if dash else ""
         return lambda x, y: (f'<path d="M{x},{y + 8} L{x + 18},{y + 8}" stroke="{colour}" stroke-width="1.4"{dash} '
                              f'marker-end="url(#zt-arrow-{kind})"/>')
@@ -313,30 +343,29 @@ def _legend_items():
         fill, ink = MARK_COLOUR[kind]
         return lambda x, y: f'<rect x="{x}" y="{y + 2}" width="18" height="12" rx="6" fill="{fill}" stroke="{ink}"/>'
 
-    items = [(box("#e3f2fd", "#1565c0"), "起始环节", "工单受理后从这里开始"),
-             (box("#ffffff", "#455a64"), "办理环节", "写明办理角色和时限"),
-             (box(CLOSING["solved"][1], CLOSING["solved"][2], True), "办结：已解决", ""),
-             (box(CLOSING["explained"][1], CLOSING["explained"][2], True), "办结：已作解释", ""),
-             (box(CLOSING["not_accepted"][1], CLOSING["not_accepted"][2], True), "办结：不予受理", "")]
-    items += [(line(kind), meaning.split("：")[0], meaning.split("：", 1)[1]) for kind, (_c, _d, meaning) in
-              ARROWS.items()]
+    items = [(box("#e3f2fd", "#1565c0"), _("Start stage"), _("a ticket starts here once registered")),
+             (box("#ffffff", "#455a64"), _("Handling stage"), _("shows who acts and the time limit"))]
+    items += [(box(fill, stroke, True), _("Closed: %(kind)s", kind=name), "")
+              for name, fill, stroke in CLOSING.values()]
+    items += [(line(kind), name, meaning) for kind, (_c, _d, name, meaning) in ARROWS.items()]
     items += [(lambda x, y: (f'<path d="M{x + 9},{y + 16} L{x + 9},{y + 1}" stroke="{INK}" stroke-width="1.4" '
-                             f'marker-end="url(#zt-arrow-plain)"/>'), "向上的箭头", "回到前面的环节"),
-              (pill("pause"), "可中止计时", "等待材料等情形可暂停计时"),
-              (pill("extend"), "可延期", "经批准可延长时限，写明上限和批准人"),
-              (lambda x, y: _card(x, y, "remind"), "提醒", "到期前提醒经办人"),
-              (lambda x, y: _card(x, y, "yellow"), "黄牌", "到期未办"),
-              (lambda x, y: _card(x, y, "red"), "红牌", "超期仍未办，报告领导"),
-              (lambda x, y: _t(x - 2, y + 13, "〔〕", SMALL, "#1565c0"), "附加说明",
-               "如转办、可指定协办单位、由谁操作")]
+                             f'marker-end="url(#zt-arrow-plain)"/>'), _("Upward arrow"), _("back to a stage above")),
+              (pill("pause"), _("Timing may be paused"), _("e.g. while waiting for documents")),
+              (pill("extend"), _("Extendable"),
+               _("the limit may be extended with approval; the most and who approves are shown")),
+              (lambda x, y: _card(x, y, "remind"), _("Reminder"), _("the officer is reminded before the deadline")),
+              (lambda x, y: _card(x, y, "yellow"), _("Yellow card"), _("not done by the deadline")),
+              (lambda x, y: _card(x, y, "red"), _("Red card"), _("still not done after it; the leaders are told")),
+              (lambda x, y: _t(x - 2, y + 13, bracketed(""), SMALL, "#1565c0"), _("Notes"),
+               _("e.g. transfer, co-handling units may be named, who acts"))]
     return items
 
 
 def legend():
     """The legend alone, as SVG (a page with several diagrams shows it once)."""
-    g, h = _panel(1, 1, "图例", _legend_items())
+    g, h = _panel(1, 1, _("Legend"), _legend_items())
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="zt-legend" width="{PANEL_W + 2}" height="{h + 2:.0f}" font-family="{FONTS}" '
-             f'viewBox="0 0 {PANEL_W + 2} {h + 2:.0f}" role="img" aria-label="图例">', _markers(),
+             f'viewBox="0 0 {PANEL_W + 2} {h + 2:.0f}" role="img" aria-label="{escape(_("Legend"))}">', _markers(),
              f'<g class="zt-legend-body">{g}</g></svg>']
     return Markup("".join(parts))
 
@@ -374,7 +403,7 @@ def _render(workflow, legend):
     panel, height = _escalation_panel(workflow, px, 12)
     parts.append(panel)
     if legend:
-        body, legend_h = _panel(px, 12 + height + 16, "图例", _legend_items())
+        body, legend_h = _panel(px, 12 + height + 16, _("Legend"), _legend_items())
         parts.append(f'<g class="zt-legend-body">{body}</g>')
         height += 16 + legend_h
     width, height = px + PANEL_W + 2, max(drawn.height + 12, 12 + height + 2)

@@ -4,6 +4,8 @@ import re
 from pathlib import Path
 
 import pytest
+from flask_babel import force_locale
+from markupsafe import escape
 
 from app import procedures
 from app.roles import CASE_ROLES
@@ -58,7 +60,10 @@ def test_every_stage_and_action_is_drawn(in_request, key):
 
 @pytest.mark.parametrize("key", sorted(DEMO))
 def test_nothing_lies_on_top_of_anything(in_request, key):
-    drawn = diagram.plan(DEMO[key])
+    assert_nothing_overlaps(diagram.plan(DEMO[key]))
+
+
+def assert_nothing_overlaps(drawn):
     boxes = list(drawn.boxes.values())
     labels = [e.label for e in drawn.edges]
     assert not [pair for pair in itertools.combinations(boxes, 2) if overlaps(*pair)]
@@ -72,6 +77,26 @@ def test_nothing_lies_on_top_of_anything(in_request, key):
             for t in (k / 20 for k in range(21)):
                 x, y = x1 + (x2 - x1) * t, y1 + (y2 - y1) * t
                 assert not [b for b in others if b[0] < x < b[0] + b[2] and b[1] < y < b[1] + b[3]]
+
+
+@pytest.mark.parametrize("key", sorted(DEMO))
+def test_the_diagram_speaks_english_when_the_reader_does(in_request, key):
+    """The diagram's own words follow the screen's language; only the office's titles stay Chinese."""
+    wf = DEMO[key]
+    with force_locale("en"):
+        svg = str(diagram.render(wf))
+        assert_nothing_overlaps(diagram.plan(wf))  # English words are wider than the Chinese ones
+    assert "Legend" in svg and "Escalation (the same for every stage)" in svg and "Yellow card: at the deadline" in svg
+    if key == "problem":
+        assert "Time limit 15 working days" in svg and "timing may be paused" in svg
+        assert "Red card: 3 working days overdue" in svg and "Notified: officer of the stage" in svg
+        assert "[transfer, co-handling units may be named]" in svg and "Dissatisfied: handled again" in svg
+    own = {wf.title} | {s.title for s in wf.stages.values()} | {
+        a.title for s in wf.stages.values() for a in s.actions.values()}
+    for title in sorted(own, key=len, reverse=True):
+        svg = svg.replace(str(escape(title)), "")
+    assert not re.findall(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]", svg)
+    assert svg != str(diagram.render(wf))  # the Chinese drawing is cached apart
 
 
 def test_a_straight_procedure_stays_one_column(in_request):

@@ -61,7 +61,8 @@ def joined(items):
 
 
 def bracketed(marks):
-    return _("[%(marks)s]", marks=marks)
+    """An arrow's marks after its title: 〔〕 carry their own room in Chinese, English needs a space."""
+    return _(" [%(marks)s]", marks=marks)
 
 
 # --- what each box and arrow says -------------------------------------------------------------
@@ -299,7 +300,14 @@ def escalation_rows(workflow):
     return rows
 
 
-def _panel(x, y, title, items):
+def panel_width(title, items):
+    """PANEL_W, or wider when a line does not fit (English is longer than Chinese)."""
+    lines = [text_width(title, TEXT) * 1.05 + 20]  # the heading is bold
+    lines += [max(text_width(line, TEXT), text_width(sub, SMALL)) + 42 for _icon, line, sub in items]
+    return max(PANEL_W, round(max(lines)))
+
+
+def _panel(x, y, title, items, width=PANEL_W):
     """A framed column: a heading, then (icon, bold line, muted line) items. Returns (svg, height)."""
     out, cy = [_t(x + 10, y + 20, title, TEXT, INK, weight="600")], y + 30
     for icon, line, sub in items:
@@ -311,17 +319,16 @@ def _panel(x, y, title, items):
             cy += 17
         cy += 6
     height = cy - y + 4
-    frame = (f'<rect x="{x}" y="{y}" width="{PANEL_W}" height="{height:.0f}" rx="6" fill="#ffffff" '
+    frame = (f'<rect x="{x}" y="{y}" width="{width}" height="{height:.0f}" rx="6" fill="#ffffff" '
              f'stroke="#ced4da"/>')
     return frame + "".join(out), height
 
 
-def _escalation_panel(workflow, x, y):
+def _escalation_items(workflow):
     items = [(lambda a, b, k=kind: _card(a, b, k), when, _("Notified: %(who)s", who=_who(who)))
              for kind, when, who in escalation_rows(workflow)]
     items.append((lambda a, b: "", _("At most %(num)s transfers", num=workflow.max_transfers), ""))
-    g, h = _panel(x, y, _("Escalation (the same for every stage)"), items)
-    return f'<g class="zt-escalation">{g}</g>', h
+    return _("Escalation (the same for every stage)"), items
 
 
 def _legend_items():
@@ -352,7 +359,7 @@ def _legend_items():
                              f'marker-end="url(#zt-arrow-plain)"/>'), _("Upward arrow"), _("back to a stage above")),
               (pill("pause"), _("Timing may be paused"), _("e.g. while waiting for documents")),
               (pill("extend"), _("Extendable"),
-               _("the limit may be extended with approval; the most and who approves are shown")),
+               _("with approval; the most and the approver are shown")),
               (lambda x, y: _card(x, y, "remind"), _("Reminder"), _("the officer is reminded before the deadline")),
               (lambda x, y: _card(x, y, "yellow"), _("Yellow card"), _("not done by the deadline")),
               (lambda x, y: _card(x, y, "red"), _("Red card"), _("still not done after it; the leaders are told")),
@@ -363,9 +370,11 @@ def _legend_items():
 
 def legend():
     """The legend alone, as SVG (a page with several diagrams shows it once)."""
-    g, h = _panel(1, 1, _("Legend"), _legend_items())
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="zt-legend" width="{PANEL_W + 2}" height="{h + 2:.0f}" font-family="{FONTS}" '
-             f'viewBox="0 0 {PANEL_W + 2} {h + 2:.0f}" role="img" aria-label="{escape(_("Legend"))}">', _markers(),
+    items = _legend_items()
+    w = panel_width(_("Legend"), items)
+    g, h = _panel(1, 1, _("Legend"), items, w)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="zt-legend" width="{w + 2}" height="{h + 2:.0f}" font-family="{FONTS}" '
+             f'viewBox="0 0 {w + 2} {h + 2:.0f}" role="img" aria-label="{escape(_("Legend"))}">', _markers(),
              f'<g class="zt-legend-body">{g}</g></svg>']
     return Markup("".join(parts))
 
@@ -400,13 +409,15 @@ def _render(workflow, legend):
                      f'<path d="M{x + w / 2:.1f},15 L{x + w / 2:.1f},{y:.1f}" stroke="#1565c0" stroke-width="1.4" '
                      f'marker-end="url(#zt-arrow-transfer)"/></g>')
     px = drawn.width + PANEL_GAP
-    panel, height = _escalation_panel(workflow, px, 12)
-    parts.append(panel)
+    escalation, legend_items = _escalation_items(workflow), _legend_items()
+    pw = max(panel_width(*escalation), panel_width(_("Legend"), legend_items) if legend else 0)
+    panel, height = _panel(px, 12, *escalation, pw)
+    parts.append(f'<g class="zt-escalation">{panel}</g>')
     if legend:
-        body, legend_h = _panel(px, 12 + height + 16, _("Legend"), _legend_items())
+        body, legend_h = _panel(px, 12 + height + 16, _("Legend"), legend_items, pw)
         parts.append(f'<g class="zt-legend-body">{body}</g>')
         height += 16 + legend_h
-    width, height = px + PANEL_W + 2, max(drawn.height + 12, 12 + height + 2)
+    width, height = px + pw + 2, max(drawn.height + 12, 12 + height + 2)
     head = (f'<svg xmlns="http://www.w3.org/2000/svg" class="zt-diagram" width="{width:.0f}" height="{height:.0f}" font-family="{FONTS}" '
             f'viewBox="0 0 {width:.0f} {height:.0f}" role="img" aria-label="{escape(workflow.title)}">')
     parts = [head, _markers()] + parts + ["</svg>"]

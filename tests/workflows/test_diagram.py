@@ -90,7 +90,7 @@ def test_the_diagram_speaks_english_when_the_reader_does(in_request, key):
     if key == "problem":
         assert "Time limit 15 working days" in svg and "timing may be paused" in svg
         assert "Red card: 3 working days overdue" in svg and "Notified: officer of the stage" in svg
-        assert "[transfer, co-handling units may be named]" in svg and "Dissatisfied: handled again" in svg
+        assert " [transfer, co-handling units may be named]" in svg and "Dissatisfied: handled again" in svg
     own = {wf.title} | {s.title for s in wf.stages.values()} | {
         a.title for s in wf.stages.values() for a in s.actions.values()}
     for title in sorted(own, key=len, reverse=True):

@@ -117,10 +117,10 @@ def timeline(ticket, wf):
         data = json.loads(e.data) if e.data else {}
         details = []
         for key, value in data.items():
-            if key in ("comment", "result") or (e.action == "calendar_recount" and key in ("from", "to")):
-                continue  # the internal result has its own place; a moved deadline is said in the comment
+            if key in ("comment", "result") or key not in FIELD_TITLES:
+                continue  # the result has its own place; unnamed keys (paused_since, from/to) are the system's record
             shown = GRADE_TITLES.get(value, value) if key == "grade" else value
-            details.append((FIELD_TITLES.get(key, key), shown))
+            details.append((FIELD_TITLES[key], shown))
         rows.append({"event": e, "actor": e.actor.full_name or e.actor.username if e.actor_id else _("System"),
                      "role": role_label(e.role) if e.role else "", "from": stage_title(e.from_stage),
                      "to": stage_title(e.to_stage), "details": details, "files": files.get(e.id, [])})

@@ -3,10 +3,10 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from app import workdays
-from app import procedures
+from app import procedures, workdays
 from models import CalendarDay, WorkflowFile
 from tests.conftest import csrf_token
+from tests.workflows.conftest import check_in_text_view
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SHIPPED = (ROOT / "workflows.yaml").read_text(encoding="utf-8")
@@ -26,9 +26,9 @@ def test_procedures_are_drawn_by_the_app(client, login_as):
 
 def test_the_office_checks_then_saves_a_new_version(client, login_as):
     login_as("office")
-    token = csrf_token(client, "/admin/rules/edit/")
     broken = SHIPPED.replace("to: approve", "to: aprove", 1)
-    response = client.post("/admin/rules/edit/", data={"text": broken, "check": "1", "csrf_token": token})
+    response = check_in_text_view(client, broken)
+    token = csrf_token(client, "/admin/rules/edit/")
     assert response.status_code == 422
     assert "aprove" in text(response) and "approve" in text(response)
     base = WorkflowFile.get().id

@@ -2,7 +2,7 @@
 import re
 from pathlib import Path
 
-from tests.conftest import csrf_token
+from tests.workflows.conftest import check_in_text_view
 
 SHIPPED = (Path(__file__).resolve().parent.parent.parent / "workflows.yaml").read_text(encoding="utf-8")
 
@@ -13,10 +13,9 @@ def line_of(text, fragment):
 
 def test_each_error_links_to_its_line_with_a_chinese_label(client, login_as):
     login_as("office")
-    token = csrf_token(client, "/admin/rules/edit/")
     broken = SHIPPED.replace("deadline: {amount: 15, unit: workdays}", "deadline: 七天", 1) \
         .replace("role: leader", "role: 纪委监委领导", 1)
-    response = client.post("/admin/rules/edit/", data={"text": broken, "check": "1", "csrf_token": token})
+    response = check_in_text_view(client, broken)
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     deadline, role = line_of(broken, "deadline: 七天"), line_of(broken, "role: 纪委监委领导")
@@ -36,9 +35,8 @@ def test_each_error_links_to_its_line_with_a_chinese_label(client, login_as):
 
 def test_a_yaml_slip_is_shown_on_its_own_line(client, login_as):
     login_as("office")
-    token = csrf_token(client, "/admin/rules/edit/")
     broken = SHIPPED.replace("role: leader", "role：leader", 1)
-    response = client.post("/admin/rules/edit/", data={"text": broken, "check": "1", "csrf_token": token})
+    response = check_in_text_view(client, broken)
     assert response.status_code == 422
     page = re.sub(r"\s+", " ", response.get_data(as_text=True))
     assert f'data-line="{line_of(broken, "role：leader")}"' in page
